@@ -1,0 +1,106 @@
+"""The csv_datasource connector class."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from connectors.csv_datasource.reader import read_rows
+from framework import BadRequest, Call, Connector, NotFound, Param, Setting, endpoint
+from framework.storage.records import fold
+
+
+class CsvDatasource(Connector):
+    """Serve a CSV file as a w.c.s. data source: ``{id, text, …columns}`` items,
+    filtered by ``q`` (words in the text) and ``id``, plus named queries declared in
+    configuration (a column filter given a name)."""
+
+    id = "csv_datasource"
+    title = "CSV referential"
+
+    path = Setting(str, description="path of the CSV file (relative to instances.toml)",
+                   variability="instance")
+    id_column = Setting(str, "id", "column holding each row's identifier")
+    text_column = Setting(str, "text", "column holding each row's label")
+    delimiter = Setting(str, "auto", "column separator: ',', ';', a tab, or 'auto' to detect it")
+    encoding = Setting(str, "utf-8", "the file's text encoding")
+    queries = Setting(dict, {}, "named queries: { name = { column = value, … } }; "
+                      "served by the 'query' endpoint")
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self._rows: list[dict[str, Any]] | None = None
+        self._mtime = 0.0
+        self._lock = threading.Lock()
+
+    def _file(self) -> Path:
+        path = Path(self.settings.path)
+        return path if path.is_absolute() else Path(self.ctx.base_dir) / path
+
+    def rows(self) -> list[dict[str, Any]]:
+        """All items, re-read when the file changes."""
+        file = self._file()
+        try:
+            mtime = file.stat().st_mtime
+        except OSError:
+            mtime = -1.0
+        with self._lock:
+            if self._rows is None or mtime != self._mtime:
+                raw = read_rows(file, self.settings.delimiter, self.settings.encoding)
+                self._rows = [self._item(r) for r in raw]
+                self._mtime = mtime
+            return self._rows
+
+    def _item(self, row: dict[str, str]) -> dict[str, Any]:
+        item: dict[str, Any] = dict(row)
+        item["id"] = row.get(self.settings.id_column, "")
+        item["text"] = row.get(self.settings.text_column, "")
+        return item
+
+    @endpoint(
+        description="Rows of the CSV file as data-source items, filtered by q and id.",
+        params=[
+            Param("q", str, "words the item's text must contain (accents and case ignored)", "metz"),
+            Param("id", str, "the identifier of one item", "57463"),
+            Param("limit", int, "at most this many items", 20),
+        ],
+        datasource=True,
+    )
+    def data(self, call: Call) -> list[dict[str, Any]]:
+        return _filter(self.rows(), call.params.get("q"), call.params.get("id"), call.params.get("limit"))
+
+    @endpoint(
+        description="A named query declared in the 'queries' setting, then q and id filters.",
+        params=[
+            Param("name", str, "the named query", "communes_nord", required=True),
+            Param("q", str, "words the item's text must contain", "ars"),
+            Param("id", str, "the identifier of one item"),
+            Param("limit", int, "at most this many items", 20),
+        ],
+        datasource=True,
+    )
+    def query(self, call: Call) -> list[dict[str, Any]]:
+        name = call.params["name"]
+        queries = self.settings.queries
+        if name not in queries:
+            known = ", ".join(sorted(queries)) or "none declared"
+            raise NotFound(f"no named query {name!r}", hint=f"queries: {known}")
+        criteria = queries[name]
+        if not isinstance(criteria, dict):
+            raise BadRequest(f"query {name!r} is not a table of column = value")
+        rows = [r for r in self.rows() if all(str(r.get(k, "")) == str(v) for k, v in criteria.items())]
+        return _filter(rows, call.params.get("q"), call.params.get("id"), call.params.get("limit"))
+
+
+def _filter(rows: list[dict[str, Any]], q: str | None, id_: str | None, limit: int | None) -> list[dict[str, Any]]:
+    if id_:
+        rows = [r for r in rows if str(r["id"]) == id_]
+    if q:
+        words = fold(q).split()
+        rows = [r for r in rows if all(w in fold(str(r["text"])) for w in words)]
+    if limit is not None:
+        if limit < 0:
+            raise BadRequest("parameter 'limit' must not be negative")
+        rows = rows[:limit]
+    return rows

@@ -1,0 +1,190 @@
+"""The runtime: a loaded territory, its connector objects, and how to call them.
+
+``Raccord.open(config)`` is what every command and the gateway start from.
+``invoke`` is the one path from "instance, profile, endpoint, raw parameters" to data;
+the command line and the HTTP gateway both go through it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from framework.config.loader import load
+from framework.config.model import Binding, Territory
+from framework.config.report import Report, did_you_mean
+from framework.connector import Call, Connector
+from framework.context import BindingContext, SettingsView
+from framework.declarations import EndpointSpec, JobSpec
+from framework.errors import ConfigError, MethodNotAllowed, NotFound, PluginError, Unavailable
+from framework.outbound import OutboundHTTP
+from framework.overrides import OverrideBuilder, apply_override
+from framework.params import convert_params
+from framework.plugins import load_registry, make_plugin_manager
+from framework.registry import ConnectorRegistry
+from framework.storage import Database, default_url, open_database
+from framework.storage.records import RecordStore
+
+CONFIG_ENV = "RACCORD_CONFIG"
+log = logging.getLogger("raccord")
+
+
+@dataclass
+class Bound:
+    """A binding made live: its connector object and the endpoints and jobs it serves."""
+
+    binding: Binding
+    connector: Connector
+    endpoints: Mapping[str, EndpointSpec]
+    jobs: Mapping[str, JobSpec]
+    override: OverrideBuilder | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def check_config(path: str, pm: pluggy.PluginManager | None = None) -> tuple[Territory | None, Report,
+                                                                            ConnectorRegistry]:
+    """Load and validate, running the ``raccord_check`` hooks too."""
+    pm = pm or make_plugin_manager()
+    registry = load_registry(pm)
+    territory, report = load(path, registry)
+    if territory is not None:
+        pm.hook.raccord_check(territory=territory, registry=registry, report=report)
+    return territory, report, registry
+
+
+class Raccord:
+    def __init__(self, territory: Territory, registry: ConnectorRegistry, db: Database,
+                 pm: pluggy.PluginManager | None = None) -> None:
+        self.territory = territory
+        self.registry = registry
+        self.db = db
+        self.pm = pm
+        self._bound: dict[tuple[str, str], Bound] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, config: str | Path, *, database_url: str | None = None,
+             pm: pluggy.PluginManager | None = None) -> Raccord:
+        """Load ``config``; raise ConfigError listing every error if it is not valid."""
+        pm = pm or make_plugin_manager()
+        territory, report, registry = check_config(str(config), pm)
+        if territory is None or not report.ok:
+            lines = "\n".join(str(f) for f in report.errors)
+            raise ConfigError(f"{config} is not valid:\n{lines}", hint="run `raccord check`")
+        url = database_url or _storage_url(territory)
+        return cls(territory, registry, open_database(url), pm)
+
+    # -- bindings ---------------------------------------------------------------------
+
+    def binding(self, instance: str, profile: str) -> Binding:
+        if instance not in self.territory.instances:
+            raise NotFound(f"unknown instance {instance!r}",
+                           hint=did_you_mean(instance, self.territory.instances))
+        if (instance, profile) not in self.territory.bindings:
+            used = ", ".join(self.territory.instances[instance].profiles) or "none"
+            raise NotFound(f"instance {instance!r} has no profile {profile!r} (it has: {used})")
+        return self.territory.binding(instance, profile)
+
+    def bound(self, instance: str, profile: str) -> Bound:
+        """The live connector of a binding, built once (thread-safe)."""
+        key = (instance, profile)
+        if (found := self._bound.get(key)) is not None:
+            return found
+        binding = self.binding(instance, profile)
+        with self._lock:
+            if key not in self._bound:
+                self._bound[key] = self._build(binding)
+        return self._bound[key]
+
+    def _build(self, binding: Binding) -> Bound:
+        values = {name: eff.value for name, eff in binding.settings.items()}
+        settings = SettingsView(values)
+        http = OutboundHTTP(binding.id, connect_timeout=values.get("connect_timeout", 5.0),
+                            read_timeout=values.get("read_timeout", 30.0),
+                            ca_bundle=values.get("ca_bundle") or None)
+        ctx = BindingContext(
+            binding=binding, settings=settings, http=http,
+            store=RecordStore(self.db, binding.instance.name, binding.profile.name),
+            log=logging.LoggerAdapter(log.getChild(binding.connector.id), {"binding": binding.id}),
+            base_dir=self.territory.base_dir,
+        )
+        try:
+            override = apply_override(binding)
+        except PluginError as exc:
+            raise Unavailable(str(exc), hint="fix the override module under contrib/") from exc
+        obj = binding.connector.cls(ctx)
+        endpoints, jobs = dict(binding.connector.endpoints), dict(binding.connector.jobs)
+        if override is not None:
+            endpoints, jobs = override.endpoints, override.jobs
+            for name, func in override.extensions.items():
+                setattr(obj, name, types.MethodType(func, obj))
+        return Bound(binding, obj, endpoints, jobs, override)
+
+    def endpoint(self, instance: str, profile: str, name: str) -> tuple[Bound, EndpointSpec]:
+        bound = self.bound(instance, profile)
+        spec = bound.endpoints.get(name)
+        if spec is None:
+            raise NotFound(f"{instance}/{profile} has no endpoint {name!r}",
+                           hint=did_you_mean(name, bound.endpoints)
+                           or f"its endpoints: {', '.join(sorted(bound.endpoints))}")
+        return bound, spec
+
+    # -- calling ----------------------------------------------------------------------
+
+    def invoke(self, instance: str, profile: str, endpoint: str, *, method: str = "GET",
+               params: Mapping[str, Any] | None = None, body: Any = None, path: str = "",
+               user: Mapping[str, str] | None = None, client: str | None = None) -> Any:
+        """Call an endpoint with raw parameters; return its data or raise a RaccordError."""
+        bound, spec = self.endpoint(instance, profile, endpoint)
+        if method not in spec.methods:
+            raise MethodNotAllowed(f"{endpoint} accepts {', '.join(spec.methods)}, not {method}",
+                                   allowed=spec.methods)
+        path_args = _match_path(spec, path)
+        call = Call(params=convert_params(spec, params or {}), body=body, path=path,
+                    path_args=path_args, method=method, user=user, client=client)
+        return spec.func(bound.connector, call)
+
+    def close(self) -> None:
+        for bound in self._bound.values():
+            bound.connector.http.close()
+        self.db.dispose()
+
+
+def _match_path(spec: EndpointSpec, path: str) -> dict[str, str]:
+    if not path:
+        if spec.pattern is None:
+            return {}
+        regex = spec.path_regex
+        if regex is not None and regex.fullmatch(""):
+            return {k: v for k, v in regex.fullmatch("").groupdict().items() if v is not None}  # type: ignore[union-attr]
+        raise NotFound(f"endpoint {spec.name} needs a path matching {spec.pattern}")
+    regex = spec.path_regex
+    if regex is None:
+        raise NotFound(f"endpoint {spec.name} takes no path after its name")
+    match = regex.fullmatch(path)
+    if match is None:
+        raise NotFound(f"path {path!r} does not match endpoint {spec.name}'s pattern {spec.pattern}")
+    return {k: v for k, v in match.groupdict().items() if v is not None}
+
+
+def _storage_url(territory: Territory) -> str:
+    import os
+
+    from framework.storage.db import URL_ENV
+
+    if os.environ.get(URL_ENV):
+        return os.environ[URL_ENV]
+    if territory.storage_url:
+        url = territory.storage_url
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            # A relative SQLite path is relative to instances.toml, not the cwd.
+            url = f"sqlite:///{Path(territory.base_dir) / url[len('sqlite:///'):]}"
+        return url
+    return default_url(territory.file)

@@ -1,0 +1,240 @@
+"""The immutable model ``instances.toml`` loads into.
+
+Every effective setting of a binding (instance × profile) knows where it came from:
+the connector's default, the profile, or the instance — with file and line — and what
+it shadows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from framework.config.lines import LineIndex
+from framework.declarations import ConnectorInfo
+from framework.errors import Unavailable
+
+Layer = Literal["default", "profile", "instance"]
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A secret by reference: ``{ env = "NAME" }`` or ``{ file = "/path" }``.
+
+    ``repr`` and ``str`` never show the value; only :meth:`resolve` reads it.
+    """
+
+    kind: Literal["env", "file"]
+    ref: str
+    base_dir: str = ""
+
+    def resolve(self) -> str:
+        if self.kind == "env":
+            value = os.environ.get(self.ref)
+            if value is None:
+                raise Unavailable(
+                    f"secret environment variable {self.ref} is not set",
+                    hint=f"export {self.ref}=… in the service's environment",
+                )
+            return value
+        path = Path(self.base_dir, self.ref) if self.base_dir else Path(self.ref)
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise Unavailable(
+                f"secret file {path} cannot be read ({exc.strerror})",
+                hint="create it, readable by the service's user only",
+            ) from None
+
+    def available(self) -> bool:
+        try:
+            self.resolve()
+        except Unavailable:
+            return False
+        return True
+
+    def __str__(self) -> str:
+        return f"<secret {self.kind}:{self.ref}>"
+
+
+@dataclass(frozen=True)
+class Source:
+    layer: Layer
+    file: str
+    line: int | None
+
+    def __str__(self) -> str:
+        if self.layer == "default":
+            return "connector default"
+        return f"{self.layer} ({self.file}:{self.line})" if self.line else self.layer
+
+
+@dataclass(frozen=True)
+class EffectiveSetting:
+    name: str
+    value: Any
+    source: Source
+    shadows: tuple[tuple[Source, Any], ...] = ()
+    secret: bool = False
+    variability: str = "shared"
+
+    def shown(self, value: Any | None = None) -> str:
+        """The value as it may be printed: secrets show their reference only."""
+        value = self.value if value is None else value
+        return str(value) if isinstance(value, SecretRef) else repr(value)
+
+
+@dataclass(frozen=True)
+class Cost:
+    setup_days: float = 0.0
+    yearly_days: float = 0.0
+
+
+@dataclass(frozen=True)
+class CostModel:
+    day_rate_eur: float = 0.0
+    split: Literal["equal", "population", "weights"] = "equal"
+    floor_eur: float = 0.0
+    platform: Cost = Cost()
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    connector: str
+    description: str = ""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    cost: Cost = Cost()
+    jobs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SignatureAuth:
+    orig: str
+    secret: SecretRef
+    algos: tuple[str, ...] = ("sha256", "sha512")
+    nonce_required: bool = True
+
+
+@dataclass(frozen=True)
+class BasicAuth:
+    username: str
+    password: SecretRef
+
+
+@dataclass(frozen=True)
+class Client:
+    name: str
+    instance: str
+    apikey: SecretRef | None = None
+    basic: BasicAuth | None = None
+    signature: SignatureAuth | None = None
+    permissions: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return f"{self.instance}.{self.name}"
+
+
+@dataclass(frozen=True)
+class OverrideDecl:
+    instance: str
+    profile: str
+    reason: str
+    owner: str = ""
+    review_by: dt.date | None = None
+    plugin: str | None = None
+    setup_days: float = 0.0
+    yearly_days: float = 0.0
+    settings: tuple[str, ...] = ()  # the shared settings it sets (filled by the loader)
+
+    @property
+    def id(self) -> str:
+        return f"{self.instance}/{self.profile}"
+
+
+@dataclass(frozen=True)
+class Instance:
+    name: str
+    title: str
+    kind: str = "commune"
+    insee: tuple[str, ...] = ()
+    population: int = 0
+    weight: float = 1.0
+    identity: Mapping[str, str] = field(default_factory=dict)
+    hosted_by: str | None = None
+    profiles: tuple[str, ...] = ()
+    settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    clients: Mapping[str, Client] = field(default_factory=dict)
+    overrides: Mapping[str, OverrideDecl] = field(default_factory=dict)
+    grants: tuple[str, ...] = ()  # "<instance>.<client>" of other instances allowed here
+
+    @property
+    def own_deployment(self) -> bool:
+        """An instance not hosted by another runs (and pays for) its own platform."""
+        return self.hosted_by is None
+
+
+@dataclass(frozen=True)
+class Binding:
+    """An instance × profile, with its effective settings."""
+
+    instance: Instance
+    profile: Profile
+    connector: ConnectorInfo
+    settings: Mapping[str, EffectiveSetting]
+    override: OverrideDecl | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.instance.name}/{self.profile.name}"
+
+    def value(self, name: str) -> Any:
+        return self.settings[name].value
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    max_body_bytes: int = 1_048_576
+    signature_window_seconds: int = 30
+    public_url: str = ""
+
+
+@dataclass(frozen=True)
+class Territory:
+    """The whole of ``instances.toml``, validated."""
+
+    name: str
+    file: str
+    triage: str | None
+    costs: CostModel
+    profiles: Mapping[str, Profile]
+    instances: Mapping[str, Instance]
+    bindings: Mapping[tuple[str, str], Binding]
+    storage_url: str | None = None
+    gateway: GatewayConfig = GatewayConfig()
+    runtime: Mapping[str, Any] = field(default_factory=dict)
+    lines: LineIndex | None = None
+
+    @property
+    def base_dir(self) -> str:
+        return str(Path(self.file).resolve().parent)
+
+    def binding(self, instance: str, profile: str) -> Binding:
+        return self.bindings[(instance, profile)]
+
+    def bindings_of(self, instance: str) -> Iterator[Binding]:
+        for (inst, _), binding in self.bindings.items():
+            if inst == instance:
+                yield binding
+
+    def overrides(self) -> Iterator[OverrideDecl]:
+        for inst in self.instances.values():
+            yield from inst.overrides.values()
+
+    def line(self, *path: str) -> int | None:
+        return self.lines.line(path) if self.lines else None

@@ -1,0 +1,57 @@
+"""What a connector object receives: its binding's settings, HTTP client, store, log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from framework.config.model import Binding, Instance, SecretRef
+from framework.outbound import OutboundHTTP
+from framework.storage.records import RecordStore
+
+
+class SettingsView(Mapping[str, Any]):
+    """Effective settings by name or attribute; secret references resolve on access."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, name: str) -> Any:
+        value = self._values[name]
+        return value.resolve() if isinstance(value, SecretRef) else value
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"no setting {name!r}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        shown = {k: (str(v) if isinstance(v, SecretRef) else v) for k, v in self._values.items()}
+        return f"SettingsView({shown})"
+
+
+@dataclass
+class BindingContext:
+    binding: Binding
+    settings: SettingsView
+    http: OutboundHTTP
+    store: RecordStore
+    log: logging.LoggerAdapter[logging.Logger]
+    base_dir: str = "."  # the directory of instances.toml: relative paths start here
+
+    @property
+    def instance(self) -> Instance:
+        return self.binding.instance
+
+    @property
+    def binding_id(self) -> str:
+        return self.binding.id

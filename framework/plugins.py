@@ -1,0 +1,95 @@
+"""Building the plugin manager (a factory, never at import time)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from importlib import metadata
+from types import ModuleType
+
+import pluggy
+
+from framework import hookspecs
+from framework.errors import PluginError
+from framework.registry import ConnectorRegister, ConnectorRegistry
+
+ENTRY_POINT_GROUP = "raccord"
+BLOCK_ENV = "RACCORD_BLOCK_PLUGINS"
+
+
+def make_plugin_manager(
+    *,
+    plugins: Iterable[object] = (),
+    block: Iterable[str] = (),
+    entry_points: bool = True,
+) -> pluggy.PluginManager:
+    """A plugin manager with raccord's hookspecs and its plugins registered.
+
+    ``plugins`` are registered first (tests pass their own); then, unless
+    ``entry_points`` is false, every entry point of the ``raccord`` group. Names in
+    ``block`` (and in the comma-separated ``RACCORD_BLOCK_PLUGINS``) are skipped.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    blocked = {*block, *_env_blocked()}
+    for name in blocked:
+        pm.set_blocked(name)
+    for plugin in plugins:
+        name = getattr(plugin, "__name__", None)
+        if name is None or not pm.is_blocked(name):
+            _register(pm, plugin, name)
+    if entry_points:
+        _load_entry_points(pm)
+    return pm
+
+
+def _env_blocked() -> list[str]:
+    return [n.strip() for n in os.environ.get(BLOCK_ENV, "").split(",") if n.strip()]
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str | None) -> None:
+    try:
+        pm.register(plugin, name=name)
+    except ValueError as exc:  # pluggy: already registered under that name
+        raise PluginError(f"plugin {name!r}: {exc}") from exc
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(
+            f"plugin {name!r}: {exc} — check the hook's name and parameters against "
+            "framework/hookspecs.py"
+        ) from exc
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if pm.is_blocked(ep.name) or pm.get_plugin(ep.name) is not None:
+            continue
+        try:
+            module = ep.load()
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {ep.name!r} (entry point {ep.value}) failed to import: "
+                f"{type(exc).__name__}: {exc} — fix the module, reinstall its package, "
+                f"or block it with {BLOCK_ENV}={ep.name}"
+            ) from exc
+        _register(pm, module, ep.name)
+
+
+def load_registry(pm: pluggy.PluginManager) -> ConnectorRegistry:
+    """Ask every plugin for its connector types."""
+    register = ConnectorRegister()
+    pm.hook.raccord_register_connectors(register=register)
+    return register.build()
+
+
+def load_module_plugin(pm: pluggy.PluginManager, dotted: str) -> ModuleType:
+    """Import a plugin module by dotted name (an override under ``contrib/``)."""
+    import importlib
+
+    existing = pm.get_plugin(dotted)
+    if isinstance(existing, ModuleType):
+        return existing
+    try:
+        module = importlib.import_module(dotted)
+    except Exception as exc:
+        raise PluginError(f"plugin module {dotted!r} failed to import: {type(exc).__name__}: {exc}") from exc
+    return module
