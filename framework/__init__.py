@@ -4,7 +4,7 @@
 connector needs; the rest of the package is the machinery behind it.
 """
 
-from framework.connector import Call, Connector, JobRun, endpoint, extension, job
+from framework.connector import Accepted, Call, Connector, JobRun, endpoint, extension, job
 from framework.declarations import REQUIRED, EndpointSpec, JobSpec, Param, Setting
 from framework.errors import (
     BadRequest,
@@ -20,6 +20,7 @@ from framework.hookspecs import hookimpl
 
 __all__ = [
     "REQUIRED",
+    "Accepted",
     "BadRequest",
     "Call",
     "Connector",

@@ -197,3 +197,12 @@ def describe(cls: type[Connector]) -> ConnectorInfo:
         extensions=tuple(extensions),
         module=cls.__module__,
     )
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """Return this from an endpoint that queued work: the gateway answers 202 with the
+    job id and where to follow it (``GET /<instance>/<profile>/jobs/<id>``)."""
+
+    job_id: int
+    status: str = "queued"
