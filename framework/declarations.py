@@ -64,7 +64,7 @@ class Setting:
     choices: tuple[Any, ...] | None = None
     name: str = ""
 
-    def __set_name__(self, owner: type, name: str) -> None:
+    def __set_name__(self, owner: object, name: str) -> None:
         if not self.name:
             object.__setattr__(self, "name", name)
 

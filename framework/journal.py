@@ -33,7 +33,7 @@ def redact_url(url: str) -> str:
 
 def record(db: Database, *, direction: str, instance: str, **fields: Any) -> None:
     """Write one journal row (``direction`` is ``"in"`` or ``"out"``)."""
-    if "url" in fields and fields["url"]:
+    if fields.get("url"):
         fields["url"] = redact_url(str(fields["url"]))
     row = {"at": dt.datetime.now(dt.UTC), "direction": direction, "instance": instance, **fields}
     with db.engine.begin() as conn:

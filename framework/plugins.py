@@ -32,8 +32,8 @@ def make_plugin_manager(
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     blocked = {*block, *_env_blocked()}
-    for name in blocked:
-        pm.set_blocked(name)
+    for blocked_name in blocked:
+        pm.set_blocked(blocked_name)
     for plugin in plugins:
         name = getattr(plugin, "__name__", None)
         if name is None or not pm.is_blocked(name):
