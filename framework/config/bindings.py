@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from framework.config.model import Binding, EffectiveSetting, Instance, Profile, Source
 from framework.config.report import Report
+from framework.config.values import INVALID
 from framework.declarations import REQUIRED
 from framework.registry import ConnectorRegistry
 
@@ -40,6 +41,8 @@ def _bind(inst: Instance, profile: Profile, registry: ConnectorRegistry, report:
             line = (report.lines.line(("instances", inst.name, "settings", profile.name, name))
                     if report.lines else None)
             layers.append((Source("instance", file, line), own[name]))
+        if any(value is INVALID for _, value in layers):
+            continue  # already reported where it was written
         if not layers:
             report.error(("instances", inst.name, "profiles"),
                          f"{profile.name} ({info.id}) needs setting {name!r}, set nowhere",

@@ -17,7 +17,7 @@ from framework.config.model import (
     SignatureAuth,
 )
 from framework.config.report import Report, did_you_mean
-from framework.config.values import check_keys, expect, secret_ref, setting_value
+from framework.config.values import INVALID, check_keys, expect, secret_ref, setting_value
 from framework.registry import ConnectorRegistry
 
 _INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
@@ -158,8 +158,7 @@ def _parse_settings(value: Any, report: Report, path: _Path, used: list[str],
                 report.error(spath, f"{key!r} is a shared setting of {info.id}; setting it here is an override",
                              hint=f"declare it under [{'.'.join(path)}.overrides.{profile_name}] with a reason")
             ok, kept_value = setting_value(setting, raw, report, spath, base_dir)
-            if ok:
-                kept[key] = kept_value
+            kept[key] = kept_value if ok else INVALID
         result[profile_name] = kept
     return result
 

@@ -23,7 +23,7 @@ from framework.config.model import (
     Territory,
 )
 from framework.config.report import Report, did_you_mean
-from framework.config.values import check_keys, expect, setting_value
+from framework.config.values import INVALID, check_keys, expect, setting_value
 from framework.registry import ConnectorRegistry
 
 
@@ -188,8 +188,7 @@ def _parse_profiles(table: dict[str, Any], report: Report, registry: ConnectorRe
                              or f"its settings: {', '.join(sorted(info.settings))}")
                 continue
             ok, kept_value = setting_value(info.settings[key], value, report, spath, base_dir)
-            if ok:
-                kept[key] = kept_value
+            kept[key] = kept_value if ok else INVALID
         jobs = _parse_profile_jobs(_table(body, "jobs", report, path), report, path, set(info.jobs))
         profiles[name] = Profile(
             name=name,

@@ -11,6 +11,17 @@ from framework.declarations import TYPE_NAMES, Setting
 _Path = tuple[str, ...]
 
 
+class _Invalid:
+    """Kept in place of a value that failed validation (already reported): the setting
+    is neither "missing" nor usable, so one mistake yields one error."""
+
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID: Any = _Invalid()
+
+
 def secret_ref(value: Any, report: Report, path: _Path, base_dir: str) -> SecretRef | None:
     """Read a ``{ env = … }`` / ``{ file = … }`` reference; a literal is an error."""
     if isinstance(value, dict) and len(value) == 1:
