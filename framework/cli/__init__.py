@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "list": "framework.cli.check:list_",
     "explain": "framework.cli.check:explain",
     "call": "framework.cli.call:call",
+    "docs": "framework.cli.docs:docs",
 }
 
 
