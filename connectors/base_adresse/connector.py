@@ -1,0 +1,199 @@
+"""The base_adresse connector class: BAN search, reverse geocoding and street lists."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.base_adresse import mapping
+from framework import (
+    BadRequest,
+    Call,
+    Connector,
+    JobRun,
+    Param,
+    Setting,
+    UpstreamError,
+    endpoint,
+    extension,
+    job,
+)
+
+TYPES = ("housenumber", "street", "locality", "municipality")
+MAX_LIMIT = 50
+# Words of French way names, queried one by one to list a commune's streets: the
+# search API needs a text of at least 3 characters and has no "list everything".
+STREET_WORDS = ["rue", "avenue", "boulevard", "chemin", "route", "place", "allée", "impasse",
+                "square", "quai", "sentier", "ruelle", "passage", "cour", "voie", "lotissement",
+                "résidence", "cité", "clos", "esplanade", "promenade", "parc", "faubourg",
+                "montée", "côte", "hameau", "lieu-dit", "grand"]
+
+
+class BaseAdresse(Connector):
+    """Addresses of the Base Adresse Nationale (api-adresse.data.gouv.fr) as w.c.s.
+    data-source items, limited to the instance's communes (its INSEE codes), and the
+    streets of those communes kept in the store by a daily job."""
+
+    id = "base_adresse"
+    title = "Base Adresse Nationale"
+
+    service_url = Setting(str, "https://api-adresse.data.gouv.fr",
+                          "root URL of the BAN API (its /search/ and /reverse/ are called)")
+    citycodes = Setting(list, [], "INSEE codes answers must belong to; empty means the instance's "
+                        "own insee codes (and no filter for an instance without any)",
+                        variability="instance")
+    limit = Setting(int, 10, f"default number of answers of search (at most {MAX_LIMIT})")
+    streets_words = Setting(list, STREET_WORDS, "words searched (type=street, per commune) by the "
+                            "sync_streets job to list a commune's streets")
+    streets_limit = Setting(int, MAX_LIMIT, "answers asked per word and commune by sync_streets")
+
+    # -- scope ------------------------------------------------------------------------
+
+    def scope(self) -> frozenset[str]:
+        """INSEE codes this binding answers for (empty: no filter)."""
+        codes = self.settings.citycodes or self.ctx.instance.insee
+        return frozenset(str(c) for c in codes)
+
+    def _upstream_filter(self, scope: frozenset[str]) -> dict[str, str]:
+        # The BAN filters by one citycode, and an arrondissement commune's addresses
+        # carry the arrondissement's code: only a single plain commune filters upstream;
+        # otherwise the connector asks for more and filters itself.
+        if len(scope) == 1:
+            (code,) = scope
+            if mapping.arrondissements(code) == [code]:
+                return {"citycode": code}
+        return {}
+
+    # -- extension points -------------------------------------------------------------
+
+    @extension
+    def format_label(self, properties: Mapping[str, Any]) -> str:
+        """The ``text`` of an item, from the BAN properties of the answer."""
+        return mapping.default_label(properties)
+
+    # -- endpoints --------------------------------------------------------------------
+
+    @endpoint(
+        description="Addresses matching a text, best first, within the instance's communes.",
+        params=[
+            Param("q", str, "the address as typed (at least 3 characters)", "1 rue serpenoise metz",
+                  required=True),
+            Param("limit", int, f"at most this many answers (1 to {MAX_LIMIT}; default: the "
+                  "'limit' setting)", 5),
+            Param("lat", float, "latitude to favour answers near (with lon)", 49.1193),
+            Param("lon", float, "longitude to favour answers near (with lat)", 6.1757),
+            Param("type", str, "only answers of this kind", "housenumber", choices=TYPES),
+        ],
+        datasource=True,
+    )
+    def search(self, call: Call) -> list[dict[str, Any]]:
+        q = (call.params.get("q") or "").strip()
+        if len(q) < 3 or not q[0].isalnum():
+            raise BadRequest(f"parameter 'q': {q!r} is too short for the BAN",
+                             hint="give at least 3 characters, starting with a letter or a digit")
+        limit = _limit(call.params.get("limit"), self.settings.limit)
+        query: dict[str, Any] = {"q": q}
+        lat, lon = call.params.get("lat"), call.params.get("lon")
+        if (lat is None) != (lon is None):
+            raise BadRequest("parameters 'lat' and 'lon' go together", hint="give both, or neither")
+        if lat is not None:
+            query.update(lat=lat, lon=lon)
+        if call.params.get("type"):
+            query["type"] = call.params["type"]
+        return self._ask("search", query, limit)
+
+    @endpoint(
+        description="The address nearest to a point, if it lies within the instance's communes.",
+        params=[
+            Param("lat", float, "latitude (WGS84)", 49.1193, required=True),
+            Param("lon", float, "longitude (WGS84)", 6.1757, required=True),
+            Param("type", str, "only answers of this kind", "housenumber", choices=TYPES),
+        ],
+        datasource=True,
+    )
+    def reverse(self, call: Call) -> list[dict[str, Any]]:
+        lat, lon = call.params["lat"], call.params["lon"]
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise BadRequest(f"({lat}, {lon}) is not a WGS84 point", hint="lat in [-90, 90], lon in [-180, 180]")
+        query: dict[str, Any] = {"lat": lat, "lon": lon}
+        if call.params.get("type"):
+            query["type"] = call.params["type"]
+        return self._ask("reverse", query, 1)
+
+    @endpoint(
+        description="Streets of the instance's communes, from the store filled by sync_streets "
+                    "(never calls the BAN).",
+        params=[
+            Param("q", str, "words the street's label must contain (accents and case ignored)", "serpenoise"),
+            Param("id", str, "the BAN identifier of one street", "57463_6315"),
+            Param("limit", int, "at most this many streets", 20),
+        ],
+        datasource=True,
+    )
+    def streets(self, call: Call) -> list[dict[str, Any]]:
+        if call.params.get("id"):
+            found = self.store.get("streets", call.params["id"])
+            return [found] if found is not None else []
+        limit = call.params.get("limit")
+        if limit is not None and limit < 0:
+            raise BadRequest("parameter 'limit' must not be negative")
+        return self.store.search("streets", call.params.get("q"), limit)
+
+    # -- jobs -------------------------------------------------------------------------
+
+    @job(schedule="daily")
+    def sync_streets(self, run: JobRun) -> None:
+        """Fetch the streets of each commune in scope and replace the stored list."""
+        codes = sorted({code for c in self.scope() for code in mapping.arrondissements(c)})
+        if not codes:
+            self.log.warning("no INSEE code in scope: set the instance's insee or 'citycodes'")
+        run.advance(0, total=len(codes))
+        streets: dict[str, dict[str, Any]] = {}
+        for code in codes:
+            for item in self._streets_of(code):
+                streets.setdefault(item["id"], item)
+            run.advance(1)
+        count = self.store.replace("streets", ((k, v["text"], v) for k, v in streets.items()))
+        self.log.info("%d streets stored for %d commune(s)", count, len(codes))
+
+    def _streets_of(self, code: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        scope = frozenset({code})
+        for word in self.settings.streets_words:
+            query = {"q": word, "type": "street", "citycode": code,
+                     "limit": max(1, min(self.settings.streets_limit, MAX_LIMIT))}
+            features = self._features("search", query)
+            items.extend(i for i in mapping.to_items(features, scope, self.format_label)
+                         if i["type"] == "street")
+        return items
+
+    # -- upstream ---------------------------------------------------------------------
+
+    def _ask(self, path: str, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        scope = self.scope()
+        upstream = self._upstream_filter(scope)
+        query.update(upstream)
+        # Filtering here drops answers: ask for more so `limit` in-scope ones remain.
+        query["limit"] = limit if upstream or not scope else MAX_LIMIT
+        items = mapping.to_items(self._features(path, query), scope, self.format_label)
+        return items[:limit]
+
+    def _features(self, path: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+        url = f"{self.settings.service_url.rstrip('/')}/{path}/"
+        payload = self.http.get_json(url, params=query)
+        problem = mapping.errors_in(payload)
+        if problem is not None:
+            raise UpstreamError(f"the BAN answered {problem}",
+                                hint="check the service_url setting: it must be the BAN API's root")
+        features: list[dict[str, Any]] = payload["features"]
+        return features
+
+    def health_check(self) -> None:
+        self._features("search", {"q": "metz", "limit": 1})
+
+
+def _limit(asked: int | None, default: int) -> int:
+    limit = default if asked is None else asked
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"parameter 'limit': {limit} is out of range", hint=f"give 1 to {MAX_LIMIT}")
+    return limit
