@@ -1,0 +1,1 @@
+"""Woippy's declared deviations from the common project (see instances.toml)."""
