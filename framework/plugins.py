@@ -15,6 +15,8 @@ from framework.registry import ConnectorRegister, ConnectorRegistry
 
 ENTRY_POINT_GROUP = "raccord"
 BLOCK_ENV = "RACCORD_BLOCK_PLUGINS"
+#: Plugins that ship inside the framework (checks), registered by every manager.
+BUILTIN_PLUGINS: tuple[str, ...] = ("framework.checks.overrides",)
 
 
 def make_plugin_manager(
@@ -38,9 +40,18 @@ def make_plugin_manager(
         name = getattr(plugin, "__name__", None)
         if name is None or not pm.is_blocked(name):
             _register(pm, plugin, name)
+    _register_builtins(pm)
     if entry_points:
         _load_entry_points(pm)
     return pm
+
+
+def _register_builtins(pm: pluggy.PluginManager) -> None:
+    import importlib
+
+    for dotted in BUILTIN_PLUGINS:
+        if not pm.is_blocked(dotted) and pm.get_plugin(dotted) is None:
+            _register(pm, importlib.import_module(dotted), dotted)
 
 
 def _env_blocked() -> list[str]:

@@ -77,8 +77,10 @@ def list_(ctx: click.Context) -> None:
 @click.command()
 @click.argument("instance")
 @click.argument("profile", required=False)
+@click.option("--deviations", is_flag=True,
+              help="only how the instance differs from the common project, with the overriding code")
 @click.pass_context
-def explain(ctx: click.Context, instance: str, profile: str | None) -> None:
+def explain(ctx: click.Context, instance: str, profile: str | None, deviations: bool) -> None:
     """Show each effective setting of a binding, where it comes from and what it shadows."""
     territory, report = _load(ctx)
     if territory is None:
@@ -87,6 +89,11 @@ def explain(ctx: click.Context, instance: str, profile: str | None) -> None:
         sys.exit(1)
     if instance not in territory.instances:
         raise click.ClickException(f"unknown instance {instance!r}")
+    if deviations:
+        from framework.checks.deviations import deviations as describe
+
+        click.echo("\n".join(describe(territory, instance)))
+        return
     profiles = [profile] if profile else list(territory.instances[instance].profiles)
     for name in profiles:
         if (instance, name) not in territory.bindings:

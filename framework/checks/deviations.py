@@ -1,0 +1,71 @@
+"""How an instance differs from the common project (``raccord explain --deviations``).
+
+For each profile the instance binds: every value set at the instance layer as a diff
+(common value → instance value, each with its source), the override declaration, and
+what the override's code replaces or adds, with the overriding function's file:line.
+"""
+
+from __future__ import annotations
+
+from framework.config.model import Binding, EffectiveSetting, Territory
+from framework.errors import PluginError
+from framework.overrides import apply_override
+
+
+def deviations(territory: Territory, instance: str) -> list[str]:
+    """The report as lines of text."""
+    inst = territory.instances[instance]
+    where = f"hosted by {inst.hosted_by}" if inst.hosted_by else "own deployment"
+    lines = [f"{instance} ({inst.title}, {inst.kind}, {where}) — differences from the common project"]
+    for binding in territory.bindings_of(instance):
+        lines.extend(_binding(binding))
+    if not inst.profiles:
+        lines.append("  binds no profile")
+    return lines
+
+
+def _binding(binding: Binding) -> list[str]:
+    own = [e for e in binding.settings.values() if e.source.layer == "instance"]
+    decl = binding.override
+    head = f"{binding.profile.name} ({binding.connector.id})"
+    if not own and decl is None:
+        return [f"{head}: follows the common project"]
+    lines = [head + ":"]
+    if decl is not None:
+        review = f", review by {decl.review_by.isoformat()}" if decl.review_by else ""
+        lines.append(f"  [override {decl.id}] {decl.reason} (owner {decl.owner or '-'}{review}; "
+                     f"{decl.setup_days:g}+{decl.yearly_days:g} days)")
+    shared = [e for e in own if e.variability == "shared"]
+    free = [e for e in own if e.variability != "shared"]
+    for eff in shared:
+        lines.append(f"  - {_diff(eff)}  [shared setting: override]")
+    for eff in free:
+        lines.append(f"  - {_diff(eff)}  [per-instance setting: expected]")
+    if decl is not None and decl.plugin is not None:
+        lines.extend(_code(binding))
+    return lines
+
+
+def _diff(eff: EffectiveSetting) -> str:
+    if eff.shadows:
+        source, common = eff.shadows[0]
+        return f"{eff.name}: {eff.shown(common)} ({source}) → {eff.shown()} ({eff.source})"
+    return f"{eff.name}: (no common value) → {eff.shown()} ({eff.source})"
+
+
+def _code(binding: Binding) -> list[str]:
+    decl = binding.override
+    assert decl is not None
+    lines = [f"  code {decl.plugin}:"]
+    try:
+        builder = apply_override(binding)
+    except PluginError as exc:
+        return [*lines, f"    cannot be applied: {exc}"]
+    assert builder is not None
+    if not builder.changes:
+        lines.append("    changes nothing (dead override?)")
+    for change in builder.changes:
+        verb, noun = change.kind.split("_", 1)
+        verb = {"replace": "replaces", "add": "adds", "set": "sets"}[verb]
+        lines.append(f"    {verb} {noun} {change.target}: {change.location}")
+    return lines

@@ -1,0 +1,63 @@
+"""``raccord costs``: who pays what, per instance, profile and override."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+
+from framework.costs.render import FORMATS
+from framework.costs.scenarios import TOPOLOGIES
+
+
+def _parse_what_if(value: str | None) -> str | None:
+    if value is None:
+        return None
+    key, sep, instance = value.partition("=")
+    if key != "harmonise" or not sep or not instance:
+        raise click.BadParameter("write --what-if harmonise=<instance>", param_hint="--what-if")
+    return instance
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--what-if", "what_if", metavar="harmonise=<instance>",
+              help="what the instance (and the territory) would save without its overrides")
+@click.option("--topology", type=click.Choice(TOPOLOGIES), default=None,
+              help="cost the territory under this deployment model, compared with the other two")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="the date review_by is compared with (default: today)")
+@click.option("--width", type=int, default=None, help="table width in characters")
+@click.pass_context
+def costs(ctx: click.Context, fmt: str, what_if: str | None, topology: str | None,
+          today: dt.datetime | None, width: int | None) -> None:
+    """Who pays what: shared shares, specific costs and overrides, in euros."""
+    from framework.app import check_config
+    from framework.costs import render
+    from framework.costs.scenarios import compare_topologies, harmonise, report_for
+
+    harmonised = _parse_what_if(what_if)
+    territory, report, _ = check_config(ctx.obj["config"])
+    if territory is None or not report.ok:
+        for finding in report.errors:
+            click.echo(f"error: {finding}", err=True)
+        click.echo("costs need a valid configuration: run `raccord check`", err=True)
+        sys.exit(1)
+    on = today.date() if today else None
+    model = topology or "hybrid"
+    if harmonised is not None:
+        if harmonised not in territory.instances:
+            raise click.BadParameter(f"unknown instance {harmonised!r}", param_hint="--what-if")
+        result, harmonisation = harmonise(territory, harmonised, model, today=on)
+    else:
+        result, harmonisation = report_for(territory, model, today=on), None
+    topologies = compare_topologies(territory, today=on) if topology else None
+    if fmt == "json":
+        click.echo(render.render_json(render.to_data(result, topologies, harmonisation)))
+    elif fmt == "csv":
+        click.echo(render.render_csv(result), nl=False)
+    elif fmt == "html":
+        click.echo(render.render_html(result, topologies, harmonisation), nl=False)
+    else:
+        click.echo(render.render_table(result, topologies, harmonisation, width=width), nl=False)
