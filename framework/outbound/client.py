@@ -1,17 +1,34 @@
 """The HTTP client a binding uses to reach its business server.
 
-Every call has a timeout and verifies TLS (a custom CA bundle may be given, never
-``verify=False``). Vendor failures are mapped to raccord's error tree here, so
-connectors only see :class:`~framework.errors.RaccordError`.
+Every call has a timeout and verifies TLS (a custom CA bundle may be given; turning
+verification off is refused). Transient failures are retried following the binding's
+:class:`~framework.outbound.policy.OutboundPolicy`, a circuit breaker stops calling a
+server that keeps failing, and every request is journaled with its URL redacted.
+Vendor failures are mapped to raccord's error tree here, so connectors only see
+:class:`~framework.errors.RaccordError`.
 """
 
 from __future__ import annotations
 
+import contextvars
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 
-from framework.errors import UpstreamError, UpstreamTimeout
+from framework.errors import ConfigError, RaccordError, UpstreamError, UpstreamTimeout
+from framework.outbound.breaker import CircuitBreaker
+from framework.outbound.journal_writer import JournalWriter
+from framework.outbound.policy import OutboundPolicy
+from framework.outbound.retry import make_retrying
+
+# Set while a health check runs: its calls pass an open breaker (they are the probe)
+# and do not count in it (the health check records one outcome for all of them).
+_probing: contextvars.ContextVar[bool] = contextvars.ContextVar("raccord_probing", default=False)
 
 
 class OutboundHTTP:
@@ -22,37 +39,121 @@ class OutboundHTTP:
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         ca_bundle: str | None = None,
+        policy: OutboundPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        journal: JournalWriter | None = None,
     ) -> None:
         self.binding_id = binding_id
-        self.timeout = (connect_timeout, read_timeout)
-        self.session = requests.Session()
-        # Proxies come from configuration, not the environment: scanning proxy
-        # variables costs 0.2–0.3 ms per call (design/PERFORMANCE-NOTES.md).
-        self.session.trust_env = False
-        self.session.verify = ca_bundle or True
-        self.session.headers["User-Agent"] = "raccord/0.1"
+        self.instance, _, self.profile = binding_id.partition("/")
+        self.policy = policy or OutboundPolicy(connect_timeout=connect_timeout,
+                                               read_timeout=read_timeout, ca_bundle=ca_bundle)
+        self.timeout = self.policy.timeout
+        self.breaker = breaker
+        self.journal = journal
+        self._session: requests.Session | None = None
+        self.sleep = time.sleep  # tests replace it to observe waits
 
-    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """Send a request; raise UpstreamTimeout / UpstreamError on failure or 5xx."""
+    @property
+    def session(self) -> requests.Session:
+        # Built on first use: 46+ bindings are constructed at start, most idle for a while.
+        if self._session is None:
+            session = requests.Session()
+            # Proxies come from configuration, not the environment: scanning proxy
+            # variables costs 0.2–0.3 ms per call (design/PERFORMANCE-NOTES.md).
+            session.trust_env = False
+            session.proxies = self.policy.proxies
+            session.verify = self.policy.ca_bundle or True
+            session.headers["User-Agent"] = "raccord/0.1"
+            # tenacity does the retrying; urllib3's own retries would hide attempts.
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._session = session
+        return self._session
+
+    def request(self, method: str, url: str, *, idempotency_key: str | None = None,
+                **kwargs: Any) -> requests.Response:
+        """Send a request; raise UpstreamTimeout / UpstreamError on failure or 5xx,
+        Unavailable while the circuit is open. ``idempotency_key`` is sent as the
+        ``Idempotency-Key`` header and makes any method safe to retry."""
+        verify = kwargs.pop("verify", True)
+        if verify is False:
+            raise ConfigError(f"{self.binding_id}: TLS verification cannot be turned off",
+                              hint="give the server's CA certificate in the ca_bundle setting")
+        if isinstance(verify, str):
+            kwargs["verify"] = verify  # a CA bundle for this call: verification stays on
         kwargs.setdefault("timeout", self.timeout)
-        kwargs.pop("verify", None)  # TLS verification is not the caller's to switch off
+        if idempotency_key:
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), "Idempotency-Key": idempotency_key}
+        method = method.upper()
+        probing = _probing.get()
+        if self.breaker is not None and not probing:
+            self.breaker.before_call()
+        started = time.perf_counter()
+        response: requests.Response | None = None
+        error: RaccordError | None = None
         try:
-            response = self.session.request(method, url, **kwargs)
+            response = self._send(method, url, idempotency_key is not None, kwargs)
+            if response.status_code >= 500:
+                error = UpstreamError(f"{_host(url)} answered HTTP {response.status_code}")
+        except RaccordError as exc:
+            error = exc
+        self._account(method, url, response, error, started, probing)
+        if error is not None:
+            raise error
+        assert response is not None
+        return response
+
+    def _send(self, method: str, url: str, keyed: bool, kwargs: dict[str, Any]) -> requests.Response:
+        retrying = make_retrying(self.policy, method, keyed, sleep=self.sleep)
+        try:
+            return retrying(self.session.request, method, url, **kwargs)
+        except requests.ConnectTimeout as exc:
+            raise UpstreamError(f"cannot reach {_host(url)}: no connection within "
+                                f"{self.timeout[0]:g} s") from exc
         except requests.Timeout as exc:
             raise UpstreamTimeout(f"{_host(url)} did not answer within {self.timeout[1]:g} s") from exc
+        except requests.exceptions.SSLError as exc:
+            raise UpstreamError(
+                f"{_host(url)} has a TLS certificate raccord cannot verify",
+                hint="if the server uses a private authority, set ca_bundle to its CA certificate",
+            ) from exc
         except requests.RequestException as exc:
             raise UpstreamError(f"cannot reach {_host(url)}: {type(exc).__name__}") from exc
-        if response.status_code >= 500:
-            raise UpstreamError(f"{_host(url)} answered HTTP {response.status_code}")
-        return response
+
+    def _account(self, method: str, url: str, response: requests.Response | None,
+                 error: RaccordError | None, started: float, probing: bool) -> None:
+        """Feed the breaker (server failures only: a 4xx means it is up) and the journal."""
+        duration_ms = (time.perf_counter() - started) * 1000
+        if self.breaker is not None and not probing:
+            if error is None:
+                self.breaker.success()
+            else:
+                self.breaker.failure(error.message)
+        if self.journal is not None:
+            self.journal.record(instance=self.instance, profile=self.profile, method=method,
+                                url=url, status=response.status_code if response is not None else None,
+                                duration_ms=round(duration_ms, 3),
+                                err_class=error.err_class if error else None,
+                                error=error.message if error else None)
 
     def get_json(self, url: str, **kwargs: Any) -> Any:
         """GET and decode JSON; an HTML or malformed answer is an UpstreamError."""
         response = self.request("GET", url, **kwargs)
         return decode_json(response)
 
+    @contextmanager
+    def probing(self) -> Iterator[None]:
+        """Calls inside pass an open breaker and are not counted in it (health checks)."""
+        token = _probing.set(True)
+        try:
+            yield
+        finally:
+            _probing.reset(token)
+
     def close(self) -> None:
-        self.session.close()
+        if self._session is not None:
+            self._session.close()
 
 
 def decode_json(response: requests.Response) -> Any:
@@ -70,6 +171,7 @@ def decode_json(response: requests.Response) -> Any:
 
 
 def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).netloc or url
+    # Host and port only: never user:password from the URL in an error message.
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    return f"{host}:{parts.port}" if parts.port else host

@@ -1,0 +1,63 @@
+"""The outbound call policy of one binding, read from its settings.
+
+Every field has a safe default, so a binding without any of these settings still gets
+timeouts, TLS verification, bounded retries and a circuit breaker.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from framework.errors import ConfigError
+
+#: Methods a retry cannot duplicate (RFC 9110 §9.2.2).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+#: Answers that say "try again later".
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class OutboundPolicy:
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    ca_bundle: str | None = None
+    retries: int = 2
+    retry_backoff: float = 0.5
+    retry_backoff_max: float = 10.0
+    retry_after_max: float = 10.0
+    breaker_threshold: int = 5
+    breaker_reset_seconds: float = 30.0
+    proxy: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.connect_timeout <= 0 or self.read_timeout <= 0:
+            raise ConfigError("connect_timeout and read_timeout must be positive",
+                              hint="every outbound call has a timeout; set a number of seconds")
+        if self.retries < 0 or self.breaker_threshold < 1:
+            raise ConfigError("retries must be >= 0 and breaker_threshold >= 1")
+        if self.ca_bundle is not None and not os.path.exists(self.ca_bundle):
+            raise ConfigError(f"ca_bundle {self.ca_bundle} does not exist",
+                              hint="give the path of a PEM file with the server's CA certificate")
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.connect_timeout, self.read_timeout)
+
+    @property
+    def proxies(self) -> dict[str, str]:
+        return {"http": self.proxy, "https": self.proxy} if self.proxy else {}
+
+    @classmethod
+    def from_settings(cls, values: Mapping[str, Any], base_dir: str = ".") -> OutboundPolicy:
+        """The policy from a binding's effective settings (missing ones keep defaults)."""
+        known = {f: values[f] for f in cls.__dataclass_fields__ if f in values and values[f] != ""}
+        if ca := known.get("ca_bundle"):
+            # A relative path is relative to instances.toml, like every configured path.
+            known["ca_bundle"] = os.path.join(base_dir, str(ca))
+        for name in ("retries", "breaker_threshold"):
+            if name in known:
+                known[name] = int(known[name])
+        return cls(**known)
