@@ -149,6 +149,20 @@ class Connector:
     read_timeout = Setting(float, 30.0, "seconds to wait for the business server's answer")
     ca_bundle = Setting(str, "", "path of a CA bundle for a server with a private certificate authority "
                         "(TLS verification stays on)", variability="instance")
+    # Retries and circuit breaker (framework/outbound): per instance, since town-hall
+    # servers differ in how slow and flaky they are.
+    retries = Setting(int, 2, "retries of an idempotent call on connection errors, 429, 502, 503, 504",
+                      variability="instance")
+    retry_backoff = Setting(float, 0.5, "first retry delay in seconds (doubles each retry, with jitter)",
+                            variability="instance")
+    retry_after_max = Setting(float, 10.0, "longest Retry-After (seconds) honoured; a longer one fails "
+                              "the call at once", variability="instance")
+    breaker_threshold = Setting(int, 5, "consecutive failed calls that open the circuit breaker",
+                                variability="instance")
+    breaker_reset_seconds = Setting(float, 30.0, "seconds an open circuit waits before a probe call",
+                                    variability="instance")
+    proxy = Setting(str, "", "HTTP(S) proxy URL for the business server (environment proxies are "
+                    "ignored)", variability="instance")
 
     def __init__(self, ctx: BindingContext) -> None:
         self.ctx = ctx
