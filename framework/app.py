@@ -24,11 +24,12 @@ from framework.connector import Call, Connector
 from framework.context import BindingContext, SettingsView
 from framework.declarations import EndpointSpec, JobSpec
 from framework.errors import ConfigError, MethodNotAllowed, NotFound, PluginError, Unavailable
-from framework.outbound import OutboundHTTP
+from framework.outbound.runtime import OutboundRuntime
 from framework.overrides import OverrideBuilder, apply_override
 from framework.params import convert_params
 from framework.plugins import load_registry, make_plugin_manager
 from framework.registry import ConnectorRegistry
+from framework.runtime.queue import JobQueue
 from framework.storage import Database, default_url, open_database
 from framework.storage.records import RecordStore
 
@@ -68,6 +69,8 @@ class Raccord:
         self.pm = pm
         self._bound: dict[tuple[str, str], Bound] = {}
         self._lock = threading.Lock()
+        # Journal writer, availability and answer cache shared by every binding's client.
+        self.outbound = OutboundRuntime(db, territory.runtime)
 
     @classmethod
     def open(cls, config: str | Path, *, database_url: str | None = None,
@@ -106,14 +109,14 @@ class Raccord:
     def _build(self, binding: Binding) -> Bound:
         values = {name: eff.value for name, eff in binding.settings.items()}
         settings = SettingsView(values)
-        http = OutboundHTTP(binding.id, connect_timeout=values.get("connect_timeout", 5.0),
-                            read_timeout=values.get("read_timeout", 30.0),
-                            ca_bundle=values.get("ca_bundle") or None)
+        http = self.outbound.client(binding, values, self.territory.base_dir)
         ctx = BindingContext(
             binding=binding, settings=settings, http=http,
             store=RecordStore(self.db, binding.instance.name, binding.profile.name),
             log=logging.LoggerAdapter(log.getChild(binding.connector.id), {"binding": binding.id}),
             base_dir=self.territory.base_dir,
+            queue=JobQueue(self.db, binding.instance.name, binding.profile.name,
+                           max_attempts=int(self.territory.runtime.get("max_attempts", 5))),
         )
         try:
             override = apply_override(binding)
@@ -125,6 +128,7 @@ class Raccord:
             endpoints, jobs = override.endpoints, override.jobs
             for name, func in override.extensions.items():
                 setattr(obj, name, types.MethodType(func, obj))
+        self.outbound.add_health_job(binding, jobs)
         return Bound(binding, obj, endpoints, jobs, override)
 
     def endpoint(self, instance: str, profile: str, name: str) -> tuple[Bound, EndpointSpec]:
@@ -149,11 +153,14 @@ class Raccord:
         path_args = _match_path(spec, path)
         call = Call(params=convert_params(spec, params or {}), body=body, path=path,
                     path_args=path_args, method=method, user=user, client=client)
+        if method == "GET" and spec.cache_seconds > 0:
+            return self.outbound.cached(bound.binding, spec, call, lambda: spec.func(bound.connector, call))
         return spec.func(bound.connector, call)
 
     def close(self) -> None:
         for bound in self._bound.values():
             bound.connector.http.close()
+        self.outbound.close()  # flushes the journal: before the engine goes
         self.db.dispose()
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from framework.config.model import Binding, Instance, SecretRef
 from framework.outbound import OutboundHTTP
+from framework.runtime.queue import JobQueue
 from framework.storage.records import RecordStore
 
 
@@ -47,6 +48,7 @@ class BindingContext:
     store: RecordStore
     log: logging.LoggerAdapter[logging.Logger]
     base_dir: str = "."  # the directory of instances.toml: relative paths start here
+    queue: JobQueue | None = None  # ctx.queue.enqueue(job, payload, idempotency_key=…) → job id
 
     @property
     def instance(self) -> Instance:

@@ -1,0 +1,160 @@
+"""The scheduler: fires each binding's periodic jobs by ENQUEUEING them; workers run them.
+
+Run it in every process that may (``raccord serve`` roles, ``raccord scheduler``):
+only the holder of the leadership lock (:mod:`framework.runtime.leader`) fires; the
+others wait on standby and take over when it dies. A fire's idempotency key is
+``schedule:<job>:<slot>``, so even a double fire of one slot enqueues once. Missed
+fires (the scheduler was down) are caught up once when a scheduler takes the lead —
+coalesced, and spread over a few minutes — from the last fire recorded in
+``schedule_state``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from framework.runtime.leader import Leadership, leadership_for
+from framework.runtime.queue import enqueue
+from framework.runtime.schedule import Timing, parse_schedule, timing
+from framework.runtime.txn import aware, utcnow, write_tx
+from framework.runtime.worker import StopSignal
+from framework.storage.schema import schedule_state
+
+log = logging.getLogger("raccord.scheduler")
+CATCH_UP_SPREAD_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Planned:
+    instance: str
+    profile: str
+    job: str
+    timing: Timing
+
+    @property
+    def key(self) -> str:
+        return f"{self.instance}/{self.profile}/{self.job}"
+
+
+def plan(raccord: Any) -> list[Planned]:
+    """Every enabled periodic job of every binding, with the profile's schedule if set."""
+    planned = []
+    for (instance, profile), binding in sorted(raccord.territory.bindings.items()):
+        try:
+            jobs = raccord.bound(instance, profile).jobs  # overrides may add or replace jobs
+        except Exception as exc:
+            log.warning("%s: cannot build the binding (%s); scheduling its connector's jobs", binding.id, exc)
+            jobs = binding.connector.jobs
+        for name, spec in sorted(jobs.items()):
+            conf = binding.profile.jobs.get(name, {})
+            if not conf.get("enabled", True):
+                continue
+            text = str(conf.get("schedule", spec.schedule))
+            try:
+                sched = parse_schedule(text)
+            except ValueError as exc:
+                log.error("%s job %s not scheduled: %s", binding.id, name, exc)
+                continue
+            planned.append(Planned(instance, profile, name, timing(sched, binding.id, name)))
+    return planned
+
+
+class Scheduler:
+    def __init__(self, raccord: Any, *, misfire_grace_seconds: float = 300.0, standby_seconds: float = 10.0,
+                 leadership: Leadership | None = None) -> None:
+        self.raccord = raccord
+        self.grace = misfire_grace_seconds
+        self.standby = standby_seconds
+        self.leadership = leadership or leadership_for(raccord.db)
+        self.fired = 0
+        self.leading = False
+
+    def fire(self, p: Planned, slot: dt.datetime | None = None, delay: float = 0.0) -> int:
+        """Enqueue one fire of ``p`` (the slot ``now`` belongs to by default); return the job id."""
+        slot = slot or p.timing.slot(utcnow())
+        job_id = enqueue(self.raccord.db, p.instance, p.profile, p.job, {}, kind="periodic",
+                         idempotency_key=f"schedule:{p.job}:{slot.isoformat()}",
+                         run_at=utcnow() + dt.timedelta(seconds=delay))
+        self._remember(p, slot)
+        self.fired += 1
+        return job_id
+
+    def _remember(self, p: Planned, slot: dt.datetime) -> None:
+        row = {"instance": p.instance, "profile": p.profile, "job": p.job, "last_fired": slot}
+        dialect = postgresql if self.raccord.db.is_postgres else sqlite
+        stmt = dialect.insert(schedule_state).values(row).on_conflict_do_update(
+            index_elements=["instance", "profile", "job"], set_={"last_fired": slot})
+        with write_tx(self.raccord.db) as conn:
+            conn.execute(stmt)
+
+    def catch_up(self, planned: list[Planned]) -> int:
+        """Fire once every job whose slot passed since its last recorded fire."""
+        with self.raccord.db.engine.connect() as conn:
+            last = {(r.instance, r.profile, r.job): aware(r.last_fired) for r in conn.execute(select(schedule_state))}
+        now, count = utcnow(), 0
+        for p in planned:
+            previous = last.get((p.instance, p.profile, p.job))
+            if previous is None:
+                continue  # never fired: a new binding waits for its first slot
+            missed = p.timing.trigger.get_next_fire_time(None, previous + dt.timedelta(seconds=1))
+            if missed is not None and missed <= now - dt.timedelta(seconds=1):
+                # After an outage every binding is late at once: spread the catch-ups.
+                self.fire(p, p.timing.slot(missed), delay=p.timing.offset % CATCH_UP_SPREAD_SECONDS)
+                count += 1
+        return count
+
+    def run(self, stop: StopSignal) -> None:
+        """Lead when the lock is free, stand by otherwise, until ``stop`` is set."""
+        while not stop.is_set():
+            if self.leadership.acquire():
+                try:
+                    self._lead(stop)
+                finally:
+                    self.leading = False
+                    self.leadership.release()
+            else:
+                stop.wait(self.standby)
+
+    def _lead(self, stop: StopSignal) -> None:
+        self.leading = True
+        planned = plan(self.raccord)
+        log.info("scheduler leading: %d periodic jobs; caught up %d missed", len(planned), self.catch_up(planned))
+        aps = BackgroundScheduler(timezone=dt.UTC, job_defaults={
+            "coalesce": True, "misfire_grace_time": int(self.grace), "max_instances": 1})
+        for p in planned:
+            aps.add_job(self._fire_safely, p.timing.trigger, args=(p,), id=p.key, name=p.key)
+        aps.start()
+        try:
+            while not stop.wait(min(self.standby, 5.0)):
+                if not self.leadership.still_held():
+                    break
+        finally:
+            aps.shutdown(wait=True)
+
+    def _fire_safely(self, p: Planned) -> None:
+        try:
+            self.fire(p)
+        except Exception as exc:  # the next slot tries again; do not kill the scheduler thread
+            log.error("could not enqueue %s: %s", p.key, exc)
+
+
+def run_scheduler(source: Any, stop: StopSignal, *, database_url: str | None = None, pm: Any = None,
+                  **options: Any) -> Scheduler:
+    """Run a scheduler until ``stop`` is set; ``source`` is instances.toml's path or a Raccord."""
+    from framework.app import Raccord
+
+    raccord = source if isinstance(source, Raccord) else Raccord.open(source, database_url=database_url, pm=pm)
+    scheduler = Scheduler(raccord, **options)
+    try:
+        scheduler.run(stop)
+    finally:
+        if raccord is not source:
+            raccord.close()
+    return scheduler

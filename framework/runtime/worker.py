@@ -1,0 +1,138 @@
+"""Workers: claim jobs, run the connector's job method, record the outcome.
+
+A worker claims a few jobs at a time under a lease and keeps that lease alive with a
+heartbeat thread while it works, so a long synchronisation is not taken over by
+another worker; if the worker dies (SIGKILL, a lost machine) its lease expires and
+another worker takes the job over. SIGTERM stops it gracefully: the job in hand
+finishes, claimed jobs not started yet go back to the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from framework.connector import JobRun
+from framework.errors import NotFound, RaccordError
+from framework.runtime import lease
+from framework.runtime.redact import error_text
+
+log = logging.getLogger("raccord.worker")
+
+
+class StopSignal(Protocol):
+    """``threading.Event`` or ``multiprocessing.Event``."""
+
+    def is_set(self) -> bool: ...
+    def set(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    batch: int = 10  # jobs claimed per transaction: fewer round trips, same guarantees
+    lease_seconds: float = 60.0
+    poll_seconds: float = 1.0  # sleep when the queue is empty
+    backoff_seconds: float = 30.0  # first retry delay; doubles with each attempt
+
+    @classmethod
+    def from_runtime(cls, runtime: dict[str, Any], **overrides: Any) -> WorkerOptions:
+        values: dict[str, Any] = {k: float(runtime[k]) for k in ("lease_seconds", "poll_seconds", "backoff_seconds")
+                                  if k in runtime}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+class Worker:
+    def __init__(self, raccord: Any, options: WorkerOptions | None = None, name: str | None = None) -> None:
+        self.raccord = raccord
+        self.options = options or WorkerOptions()
+        # Unique per claim loop: the lease and every later write are checked against it.
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.executed = 0
+
+    def run(self, stop: StopSignal) -> None:
+        """Claim and run jobs until ``stop`` is set."""
+        beat = threading.Thread(target=self._heartbeat, args=(stop,), name=f"heartbeat {self.name}", daemon=True)
+        beat.start()
+        try:
+            while not stop.is_set():
+                if self.run_once(stop) == 0:
+                    stop.wait(self.options.poll_seconds)
+        finally:
+            beat.join(timeout=self.options.lease_seconds)
+
+    def run_once(self, stop: StopSignal | None = None) -> int:
+        """Claim one batch and run it; return how many jobs ran."""
+        claimed = lease.claim(self.raccord.db, self.name, limit=self.options.batch,
+                              lease_seconds=self.options.lease_seconds)
+        for index, job in enumerate(claimed):
+            if stop is not None and stop.is_set():
+                lease.release(self.raccord.db, self.name, [j.id for j in claimed[index:]])
+                return index
+            self.execute(job)
+        return len(claimed)
+
+    def execute(self, job: lease.Claimed) -> None:
+        db = self.raccord.db
+        try:
+            bound = self.raccord.bound(job.instance, job.profile)
+            spec = bound.jobs.get(job.name)
+            if spec is None:
+                raise NotFound(f"{job.instance}/{job.profile} has no job {job.name!r}")
+            result = spec.func(bound.connector, JobRun(payload=job.payload))
+        except Exception as exc:
+            # 4xx errors (unknown binding, invalid payload) will not heal by retrying.
+            permanent = isinstance(exc, RaccordError) and 400 <= exc.status < 500
+            text = error_text(exc, self._binding(job))
+            status = lease.fail(db, self.name, job, text, permanent=permanent,
+                                backoff_seconds=self.options.backoff_seconds)
+            log.warning("job %s (%s/%s %s) attempt %d failed, %s: %s", job.id, job.instance, job.profile,
+                        job.name, job.attempts, status, text)
+            return
+        self.executed += 1
+        if not lease.complete(db, self.name, job.id, result):
+            log.warning("job %s finished after its lease was taken over; its result was dropped", job.id)
+
+    def _binding(self, job: lease.Claimed) -> Any:
+        return self.raccord.territory.bindings.get((job.instance, job.profile))
+
+    def _heartbeat(self, stop: StopSignal) -> None:
+        interval = max(0.05, self.options.lease_seconds / 3)
+        while not stop.wait(interval):
+            try:
+                lease.extend(self.raccord.db, self.name, self.options.lease_seconds)
+            except Exception as exc:  # a database hiccup: the next beat retries
+                log.warning("worker %s could not extend its leases: %s", self.name, exc)
+
+
+def run_worker(source: str | Path | Any, stop: StopSignal, *, threads: int = 1, database_url: str | None = None,
+               pm: Any = None, **options: Any) -> int:
+    """Run ``threads`` worker loops until ``stop`` is set (or SIGTERM); return jobs executed.
+
+    ``source`` is a path to instances.toml or an open :class:`~framework.app.Raccord`.
+    """
+    from framework.app import Raccord
+
+    raccord = source if isinstance(source, Raccord) else Raccord.open(source, database_url=database_url, pm=pm)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    opts = WorkerOptions.from_runtime(dict(raccord.territory.runtime), **options)
+    workers = [Worker(raccord, opts) for _ in range(max(1, threads))]
+    loops = [threading.Thread(target=w.run, args=(stop,), name=f"worker {w.name}") for w in workers]
+    try:
+        for loop in loops:
+            loop.start()
+        for loop in loops:
+            loop.join()
+    finally:
+        if raccord is not source:
+            raccord.close()
+    return sum(w.executed for w in workers)
