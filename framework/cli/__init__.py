@@ -18,6 +18,8 @@ COMMANDS: dict[str, str] = {
     "list": "framework.cli.check:list_",
     "explain": "framework.cli.check:explain",
     "call": "framework.cli.call:call",
+    "serve": "framework.cli.serve:serve",
+    "sign": "framework.cli.sign:sign",
     "costs": "framework.cli.costs:costs",
     "docs": "framework.cli.docs:docs",
     "new-connector": "framework.cli.new_connector:new_connector",

@@ -1,0 +1,238 @@
+"""The gateway: a WSGI application serving every instance's endpoints.
+
+Routes::
+
+    GET  /healthz  /readyz  /metrics
+    GET  /<instance>/                       the instance's profiles, endpoints, overrides
+    GET  /<instance>/openapi.json           OpenAPI 3.1 from the declarations
+    GET  /<instance>/<profile>/             each endpoint's documentation
+    GET  /<instance>/<profile>/jobs/<id>    a queued job's status (framework.queue)
+    ANY  /<instance>/<profile>/<endpoint>[/<path…>]
+
+Every answer is JSON (Prometheus text for /metrics); every endpoint call goes through
+:meth:`framework.app.Raccord.invoke`, is journaled and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from werkzeug.wrappers import Request
+
+from framework import journal
+from framework.app import Raccord
+from framework.connector import Accepted
+from framework.declarations import EndpointSpec
+from framework.errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, RaccordError
+from framework.gateway import envelope, metadata
+from framework.gateway.auth import Authenticator, Principal, authorize
+from framework.gateway.envelope import Answer
+from framework.gateway.metrics import CONTENT_TYPE, Metrics
+from framework.gateway.validation import validate_body
+
+log = logging.getLogger("raccord.gateway")
+StartResponse = Callable[..., Any]
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class Gateway:
+    """A WSGI callable over one :class:`~framework.app.Raccord` runtime."""
+
+    def __init__(self, raccord: Raccord) -> None:
+        self.raccord = raccord
+        self.territory = raccord.territory
+        self.auth = Authenticator(raccord.territory, raccord.db)
+        self.metrics = Metrics()
+        self.max_body = raccord.territory.gateway.max_body_bytes
+
+    # -- WSGI -----------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        call = _CallInfo(environ)
+        try:
+            answer = self._route(call, environ)
+        except RaccordError as exc:
+            answer = envelope.error(exc)
+        except Exception:
+            answer = envelope.incident()
+            log.exception("incident %s on %s %s", answer.incident, call.method, call.path)
+        elapsed = time.perf_counter() - started
+        if call.endpoint is not None:
+            self._account(call, environ, answer, elapsed)
+        headers = [*answer.headers, ("Content-Length", str(len(answer.body)))]
+        start_response(envelope.status_line(answer.status), headers)
+        return [answer.body]
+
+    # -- routing ----------------------------------------------------------------------
+
+    def _route(self, call: _CallInfo, environ: dict[str, Any]) -> Answer:
+        parts = call.path.strip("/").split("/") if call.path.strip("/") else []
+        if len(parts) == 1 and parts[0] in _SERVICE_ROUTES:
+            _only(call.method, ("GET", "HEAD"))
+            return _SERVICE_ROUTES[parts[0]](self)
+        if not parts:
+            raise NotFound("no route here: try /<instance>/ (GET /healthz for liveness)")
+        instance = parts[0]
+        if instance not in self.territory.instances:
+            raise NotFound(f"unknown instance {instance!r}")
+        if len(parts) == 1 or (len(parts) == 2 and parts[1] == "openapi.json"):
+            _only(call.method, ("GET", "HEAD"))
+            if len(parts) == 1:
+                return envelope.success(metadata.instance_index(self.raccord, instance))
+            return Answer(200, envelope.encode(metadata.openapi(self.raccord, instance)))
+        profile = parts[1]
+        if len(parts) == 2 or (len(parts) == 3 and parts[2] == ""):
+            _only(call.method, ("GET", "HEAD"))
+            return envelope.success(metadata.profile_doc(self.raccord, instance, profile))
+        if parts[2] == "jobs" and len(parts) == 4:
+            _only(call.method, ("GET", "HEAD"))
+            principal = self.auth.authenticate(environ, instance)
+            return self.job_status(instance, profile, parts[3], principal)
+        call.instance, call.profile, call.endpoint = instance, profile, parts[2]
+        return self._endpoint(call, environ, "/".join(parts[3:]))
+
+    def job_status(self, instance: str, profile: str, job_id: str,
+                   principal: Principal | None) -> Answer:
+        """Hook point for the runtime's job queue (``framework.runtime.queue``, written
+        by the runtime): ``get_job(db, instance, profile, id)`` returns a job of this
+        binding only (another instance's job is a 404), and ``.public()`` what a caller
+        may see. Without the queue module the route answers 404."""
+        self.raccord.binding(instance, profile)  # 404 for an unknown binding
+        try:
+            from framework.runtime import queue
+        except ImportError:
+            raise NotFound("job status is not available: the job queue is not installed") from None
+        if not job_id.isdigit():
+            raise NotFound(f"no job {job_id[:40]!r}: job ids are numbers")
+        job = queue.get_job(self.raccord.db, instance, profile, int(job_id))
+        if job is None:
+            raise NotFound(f"{instance}/{profile} has no job {job_id}")
+        return envelope.success(job.public())
+
+    # -- endpoint calls ------------------------------------------------------------------
+
+    def _endpoint(self, call: _CallInfo, environ: dict[str, Any], path: str) -> Answer:
+        principal = self.auth.authenticate(environ, call.instance)
+        call.client = principal.client.id if principal else None
+        _, spec = self.raccord.endpoint(call.instance, call.profile, call.endpoint or "")
+        call.spec = spec
+        authorize(principal, spec.permission, f"{call.instance}/{call.profile}/{spec.name}")
+        if call.method not in spec.methods:
+            raise MethodNotAllowed(f"{spec.name} accepts {', '.join(spec.methods)}, not {call.method}",
+                                   allowed=spec.methods)
+        request = Request(environ)
+        body = self._body(request, spec) if call.method in _BODY_METHODS else None
+        data = self.raccord.invoke(
+            call.instance, call.profile, spec.name, method=call.method,
+            params=request.args.to_dict(), body=body, path=path,
+            user=principal.user if principal else None, client=call.client)
+        if isinstance(data, Accepted):
+            url = f"/{call.instance}/{call.profile}/jobs/{data.job_id}"
+            answer = envelope.success({"job_id": data.job_id, "status": data.status, "url": url}, 202)
+        else:
+            answer = envelope.success(data)
+        if spec.override:
+            answer.headers.append(("X-Raccord-Override", spec.override))
+        return answer
+
+    def _body(self, request: Request, spec: EndpointSpec) -> Any:
+        length = request.content_length
+        if length is not None and length > self.max_body:
+            raise PayloadTooLarge(f"body of {length} bytes is over the limit of {self.max_body} bytes")
+        raw = request.stream.read(self.max_body + 1)
+        if len(raw) > self.max_body:
+            raise PayloadTooLarge(f"body is over the limit of {self.max_body} bytes")
+        if not raw:
+            body = None
+        elif "json" in (request.mimetype or "") or raw.lstrip()[:1] in (b"{", b"["):
+            try:
+                body = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise BadRequest(f"body is not valid JSON: {exc}") from None
+        else:
+            body = raw.decode("utf-8", "replace")
+        if spec.body_schema is not None:
+            validate_body(spec, body)
+        return body
+
+    # -- journal and metrics -------------------------------------------------------------
+
+    def _account(self, call: _CallInfo, environ: dict[str, Any], answer: Answer, elapsed: float) -> None:
+        spec = call.spec
+        known = spec is not None
+        override = spec.override if spec is not None else None
+        instance = call.instance or ""
+        # Only names that exist become labels: a scanner must not explode cardinality.
+        self.metrics.observe(instance, call.profile if known else "-",
+                             spec.name if spec is not None else "-", answer.status,
+                             override or "", elapsed)
+        query = environ.get("QUERY_STRING", "")
+        try:
+            journal.record(
+                self.raccord.db, direction="in", instance=instance, profile=call.profile,
+                endpoint=(call.endpoint or "")[:128], client=call.client, method=call.method,
+                url=f"{call.path}?{query}" if query else call.path, status=answer.status,
+                duration_ms=round(elapsed * 1000, 3), err_class=answer.err_class,
+                override=override, incident=answer.incident)
+        except Exception:  # the answer must not fail because the journal did
+            log.exception("journal write failed for %s %s", call.method, call.path)
+
+    def close(self) -> None:
+        self.raccord.close()
+
+
+class _CallInfo:
+    __slots__ = ("client", "endpoint", "instance", "method", "path", "profile", "spec")
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self.method: str = environ.get("REQUEST_METHOD", "GET").upper()
+        # PATH_INFO is latin-1 decoded bytes per PEP 3333; URLs are UTF-8.
+        raw = environ.get("PATH_INFO", "/")
+        try:
+            self.path: str = raw.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            self.path = raw
+        self.instance = ""
+        self.profile = ""
+        self.endpoint: str | None = None
+        self.client: str | None = None
+        self.spec: EndpointSpec | None = None
+
+
+def _only(method: str, allowed: tuple[str, ...]) -> None:
+    if method not in allowed:
+        raise MethodNotAllowed(f"this route accepts {', '.join(allowed)}, not {method}", allowed=allowed)
+
+
+def _healthz(gw: Gateway) -> Answer:
+    return envelope.success({"status": "ok"})
+
+
+def _readyz(gw: Gateway) -> Answer:
+    ready, checks = metadata.readiness(gw.raccord)
+    if ready:
+        return envelope.success(checks)
+    body = {"err": 1, "err_class": "raccord.unavailable", "err_desc": "not ready", "data": checks}
+    return Answer(503, envelope.encode(body), err_class="raccord.unavailable")
+
+
+def _metrics(gw: Gateway) -> Answer:
+    return Answer(200, gw.metrics.exposition(), [("Content-Type", CONTENT_TYPE)])
+
+
+_SERVICE_ROUTES: dict[str, Callable[[Gateway], Answer]] = {
+    "healthz": _healthz, "readyz": _readyz, "metrics": _metrics,
+}
+
+
+def make_app(config: str | Path, *, database_url: str | None = None,
+             pm: pluggy.PluginManager | None = None) -> Gateway:
+    """The gateway for ``config`` (raises ConfigError listing every problem)."""
+    return Gateway(Raccord.open(config, database_url=database_url, pm=pm))

@@ -1,0 +1,204 @@
+"""Who is calling, and may they call this.
+
+Three kinds of credentials identify a client of an instance: a Publik-signed query
+(``orig`` picks the client), an API key (``X-API-Key`` header, or ``apikey`` in the
+query as Passerelle accepts it), or HTTP basic. No credentials at all is the
+anonymous caller, who may only use ``open`` endpoints.
+
+Isolation: a client belongs to one instance. On another instance it is refused (403)
+unless that instance lists it in ``grants = ["<instance>.<client>"]`` — even on
+``open`` endpoints, so that a leaked key of one commune is worth nothing elsewhere.
+Credentials that are present but wrong are always a 401, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from framework.config.model import Client, SecretRef, Territory
+from framework.errors import Forbidden, Unauthorized, Unavailable
+from framework.gateway import signature as sig
+from framework.storage.db import Database
+
+log = logging.getLogger("raccord.gateway.auth")
+APIKEY_HEADER = "HTTP_X_API_KEY"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: its client and, for signed queries, the acting user."""
+
+    client: Client
+    method: str  # "signature" | "apikey" | "basic"
+    user: Mapping[str, str] | None = None
+
+
+class Secrets:
+    """Resolves each secret reference once per process; unset ones are remembered as
+    missing (the client simply cannot authenticate) and logged once."""
+
+    def __init__(self) -> None:
+        self._values: dict[SecretRef, str | None] = {}
+
+    def get(self, ref: SecretRef, what: str) -> str | None:
+        if ref not in self._values:
+            try:
+                self._values[ref] = ref.resolve()
+            except Unavailable as exc:
+                log.info("%s cannot authenticate: %s", what, exc.describe())
+                self._values[ref] = None
+        return self._values[ref]
+
+
+def missing_secrets(territory: Territory) -> list[str]:
+    """``client id: reference`` for every client credential whose secret is unavailable."""
+    missing = []
+    for client in _clients(territory.instances.values()):
+        for ref in _refs(client):
+            if not ref.available():
+                missing.append(f"{client.id}: {ref}")
+    return missing
+
+
+def _clients(instances: Iterable[object]) -> Iterable[Client]:
+    for inst in instances:
+        yield from inst.clients.values()  # type: ignore[attr-defined]
+
+
+def _refs(client: Client) -> list[SecretRef]:
+    refs = [client.apikey] if client.apikey else []
+    if client.basic:
+        refs.append(client.basic.password)
+    if client.signature:
+        refs.append(client.signature.secret)
+    return refs
+
+
+class Authenticator:
+    def __init__(self, territory: Territory, db: Database) -> None:
+        self.territory = territory
+        self.window = territory.gateway.signature_window_seconds
+        self.nonces = sig.NonceStore(db, self.window)
+        self.secrets = Secrets()
+        clients = list(_clients(territory.instances.values()))
+        self._by_orig: dict[str, list[Client]] = {}
+        self._by_user: dict[str, list[Client]] = {}
+        for c in clients:
+            if c.signature:
+                self._by_orig.setdefault(c.signature.orig, []).append(c)
+            if c.basic:
+                self._by_user.setdefault(c.basic.username, []).append(c)
+        self._keyed = [c for c in clients if c.apikey]
+
+    # -- who ------------------------------------------------------------------------
+
+    def authenticate(self, environ: Mapping[str, object], instance: str) -> Principal | None:
+        """The caller of ``instance``, or None when no credentials were given."""
+        query = str(environ.get("QUERY_STRING", ""))
+        if sig.is_signed(query):
+            principal = self._signed(query, instance)
+        elif key := str(environ.get(APIKEY_HEADER, "")) or _query_apikey(query):
+            principal = self._apikey(key)
+        elif (auth := str(environ.get("HTTP_AUTHORIZATION", ""))).lower().startswith("basic "):
+            principal = self._basic(auth[6:])
+        else:
+            return None
+        self.check_instance(principal.client, instance)
+        return principal
+
+    def allowed(self, client: Client, instance: str) -> bool:
+        inst = self.territory.instances.get(instance)
+        return client.instance == instance or (inst is not None and client.id in inst.grants)
+
+    def check_instance(self, client: Client, instance: str) -> None:
+        if not self.allowed(client, instance):
+            raise Forbidden(f"client {client.id} is not allowed on instance {instance!r}",
+                            hint=f"instance {instance!r} must grant it: grants = [\"{client.id}\"]")
+
+    def _signed(self, query: str, instance: str) -> Principal:
+        parsed = sig.parse(query)
+        candidates = self._by_orig.get(parsed.orig)
+        if not candidates:
+            raise Forbidden(f"signature check failed: unknown orig {parsed.orig[:80]!r}")
+        # The instance's own or granted clients first: an orig may sign for several.
+        candidates = sorted(candidates, key=lambda c: not self.allowed(c, instance))
+        client = self._match_signature(parsed, candidates)
+        auth = client.signature
+        assert auth is not None
+        sig.check_timestamp(parsed, self.window)
+        sig.check_nonce_form(parsed, auth)
+        # Isolation before the nonce is consumed: a refused call must not burn it.
+        self.check_instance(client, instance)
+        if parsed.nonce is not None:
+            self.nonces.remember(parsed.orig, parsed.nonce)
+        user = {k: v for k, v in (("email", parsed.email), ("name_id", parsed.name_id)) if v}
+        return Principal(client, "signature", user or None)
+
+    def _match_signature(self, parsed: sig.SignedQuery, candidates: list[Client]) -> Client:
+        usable = False
+        for client in candidates:
+            auth = client.signature
+            assert auth is not None
+            sig.check_algo(parsed, auth)
+            secret = self.secrets.get(auth.secret, f"client {client.id}")
+            if secret is None:
+                continue
+            usable = True
+            if sig.matches(parsed, secret):
+                return client
+        if not usable:
+            raise Unauthorized("signature check failed: this client's secret is not configured on "
+                               "the server", hint="ask the raccord administrator")
+        raise Unauthorized("signature check failed: signature does not match the query "
+                           "(wrong key, or the query was changed after signing)")
+
+    def _apikey(self, key: str) -> Principal:
+        found = None
+        given = key.encode("utf-8")
+        for client in self._keyed:
+            assert client.apikey is not None
+            secret = self.secrets.get(client.apikey, f"client {client.id}")
+            # Compare against every key, without stopping early, in constant time each.
+            if secret is not None and hmac.compare_digest(given, secret.encode("utf-8")) and not found:
+                found = client
+        if found is None:
+            raise Unauthorized("API key check failed: unknown API key")
+        return Principal(found, "apikey")
+
+    def _basic(self, token: str) -> Principal:
+        try:
+            username, _, password = base64.b64decode(token.strip(), validate=True).decode().partition(":")
+        except (binascii.Error, ValueError):
+            raise Unauthorized("basic auth check failed: malformed Authorization header") from None
+        for client in self._by_user.get(username, []):
+            assert client.basic is not None
+            secret = self.secrets.get(client.basic.password, f"client {client.id}")
+            if secret is not None and hmac.compare_digest(password.encode(), secret.encode()):
+                return Principal(client, "basic")
+        raise Unauthorized("basic auth check failed: unknown user or wrong password")
+
+
+def authorize(principal: Principal | None, permission: str, what: str) -> None:
+    """May ``principal`` call an endpoint needing ``permission``?"""
+    if permission == "open":
+        return
+    if principal is None:
+        raise Unauthorized(f"{what} needs permission {permission!r}: authenticate "
+                           "(Publik signature, X-API-Key header or HTTP basic)")
+    if permission not in principal.client.permissions:
+        raise Forbidden(f"client {principal.client.id} lacks permission {permission!r} for {what}",
+                        hint=f"add it to the client's permissions = [\"{permission}\"]")
+
+
+def _query_apikey(query: str) -> str:
+    # Passerelle accepts ?apikey=…; the journal redacts it. Cheap test before parsing.
+    if "apikey=" not in query:
+        return ""
+    from urllib.parse import parse_qsl
+
+    return next((v for k, v in parse_qsl(query) if k == "apikey"), "")

@@ -1,0 +1,88 @@
+"""The Passerelle-compatible JSON envelope, and nothing but JSON.
+
+Success: ``{"err": 0, "data": …}``. Error: ``{"err": 1, "err_class": …, "err_desc": …,
+"data": …}`` with the HTTP status of the error class. An unexpected exception becomes
+a 500 with an incident id (logged server-side with its traceback); the caller never
+sees a traceback or an HTML page.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from framework.errors import MethodNotAllowed, RaccordError, Unauthorized, envelope_for
+
+JSON_TYPE = "application/json"
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+Headers = list[tuple[str, str]]
+
+
+class Answer:
+    """A response ready for WSGI: status, headers, one body chunk."""
+
+    __slots__ = ("body", "err_class", "headers", "incident", "status")
+
+    def __init__(self, status: int, body: bytes, headers: Headers | None = None,
+                 err_class: str | None = None, incident: str | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers if headers is not None else [("Content-Type", JSON_TYPE)]
+        self.err_class = err_class
+        self.incident = incident
+
+
+def encode(payload: Any) -> bytes:
+    return _dumps(payload).encode("utf-8")
+
+
+def success(data: Any, status: int = 200) -> Answer:
+    """``{"err": 0, "data": …}``; raises TypeError/ValueError if data is not JSON."""
+    return Answer(status, encode({"err": 0, "data": data}))
+
+
+def error(exc: RaccordError) -> Answer:
+    answer = Answer(exc.status, encode(envelope_for(exc)), err_class=exc.err_class)
+    if isinstance(exc, MethodNotAllowed) and exc.allowed:
+        answer.headers.append(("Allow", ", ".join(exc.allowed)))
+    elif isinstance(exc, Unauthorized):
+        answer.headers.append(("WWW-Authenticate", 'Basic realm="raccord", charset="UTF-8"'))
+    return answer
+
+
+def incident() -> Answer:
+    """A 500 for an unexpected exception; the caller gets the id to quote, not the detail."""
+    ident = uuid.uuid4().hex[:16]
+    body = {"err": 1, "err_class": "raccord.incident",
+            "err_desc": f"internal error; quote incident {ident} to the administrator",
+            "data": {"incident": ident}}
+    return Answer(500, encode(body), err_class="raccord.incident", incident=ident)
+
+
+def text(status: int, body: str, content_type: str) -> Answer:
+    return Answer(status, body.encode("utf-8"), [("Content-Type", content_type)])
+
+
+STATUS_LINES = {
+    200: "200 OK", 202: "202 Accepted", 400: "400 Bad Request", 401: "401 Unauthorized",
+    403: "403 Forbidden", 404: "404 Not Found", 405: "405 Method Not Allowed",
+    413: "413 Content Too Large", 500: "500 Internal Server Error", 502: "502 Bad Gateway",
+    503: "503 Service Unavailable", 504: "504 Gateway Timeout",
+}
+
+
+def status_line(status: int) -> str:
+    if (line := STATUS_LINES.get(status)) is not None:
+        return line
+    from http import HTTPStatus
+
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Status"
+
+
+def allow_header(methods: Iterable[str]) -> tuple[str, str]:
+    return ("Allow", ", ".join(methods))
