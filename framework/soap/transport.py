@@ -1,0 +1,80 @@
+"""The zeep transport of one binding: its OutboundHTTP (session, timeouts, TLS,
+and whatever policy OutboundHTTP applies — retries, circuit breaker, journal).
+
+SOAP servers answer faults with HTTP 500. ``OutboundHTTP.request`` turns a 5xx into
+an UpstreamError before we see the body, so a response hook keeps the last answer:
+when it is XML, zeep gets it and reads the fault (code and string) from it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+from zeep.transports import Transport
+
+from framework.errors import UpstreamError
+from framework.outbound import OutboundHTTP
+
+log = logging.getLogger("raccord.soap")
+
+XML_TYPES = ("text/xml", "application/soap+xml", "application/xml", "multipart/related")
+
+
+class BindingTransport(Transport):
+    def __init__(self, http: OutboundHTTP) -> None:
+        # Not calling Transport.__init__: it mounts a file:// adapter on the session
+        # and rewrites its User-Agent; the binding's session is not ours to change.
+        self.http = http
+        self.session = http.session
+        self.cache = None
+        self.load_timeout = http.timeout
+        self.operation_timeout = http.timeout
+        self.logger = log
+        self._close_session = False
+
+    def load(self, url: str) -> bytes:
+        # Documents are loaded once, by the shared parse (framework.soap.loader).
+        raise UpstreamError(f"refused to load {url} during a call",
+                            hint="a SOAP answer may not make raccord fetch documents")
+
+    def post(self, address: str, message: bytes | str, headers: dict[str, str]) -> requests.Response:
+        return self._send("POST", address, data=message, headers=headers)
+
+    def get(self, address: str, params: Any, headers: dict[str, str]) -> requests.Response:
+        return self._send("GET", address, params=params, headers=headers)
+
+    def _send(self, method: str, address: str, **kwargs: Any) -> requests.Response:
+        seen: list[requests.Response] = []
+
+        def keep(response: requests.Response, *args: Any, **kw: Any) -> requests.Response:
+            seen.append(response)
+            return response
+
+        try:
+            response = self.http.request(method, address, hooks={"response": [keep]}, **kwargs)
+        except UpstreamError:
+            # A 5xx carrying a SOAP envelope is a fault zeep must read; anything
+            # else (a proxy's HTML error page, a refused connection) stays an error.
+            if seen and seen[-1].status_code >= 500 and _is_xml(seen[-1]):
+                return seen[-1]
+            raise
+        if not _is_xml(response) and response.content:
+            ctype = response.headers.get("Content-Type", "no content type")
+            raise UpstreamError(
+                f"{_host(address)} answered {ctype} (HTTP {response.status_code}) instead of a SOAP envelope",
+                hint="check the service address: it may point to a web page, not the SOAP endpoint")
+        return response
+
+
+def _is_xml(response: requests.Response) -> bool:
+    ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    # No content type at all: let zeep try (it refuses what is not XML).
+    return not ctype or ctype in XML_TYPES or ctype.endswith("+xml")
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc or url
