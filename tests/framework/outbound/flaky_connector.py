@@ -8,7 +8,6 @@ from framework import Call, Connector, Param, Setting, endpoint, hookimpl
 from framework.registry import ConnectorRegister
 
 
-
 class Flaky(Connector):
     """Calls ``url`` (a local test server)."""
 
@@ -63,7 +62,6 @@ url = "{url_metz}"
 retries = 0
 breaker_threshold = 2
 breaker_reset_seconds = 0.3
-read_timeout = 2.0
 {extra}
 
 [instances.woippy]
