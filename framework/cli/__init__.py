@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "serve": "framework.cli.serve:serve",
     "sign": "framework.cli.sign:sign",
     "costs": "framework.cli.costs:costs",
+    "status": "framework.cli.status:status",
+    "logs": "framework.cli.logs:logs",
     "docs": "framework.cli.docs:docs",
     "new-connector": "framework.cli.new_connector:new_connector",
 }
