@@ -74,7 +74,8 @@ class PayFiP(SoapBase):
         if not request["objet"]:
             del request["objet"]
         answer = self.service.call(CREATE, {"arg0": request})
-        idop = (answer or {}).get("idOp")
+        # zeep unwraps a one-element answer: the idOp may come bare or in its record.
+        idop = answer.get("idOp") if isinstance(answer, dict) else answer
         if not idop:
             from framework import UpstreamError
 

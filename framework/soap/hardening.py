@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from framework.soap.source import WsdlSource
@@ -33,3 +34,23 @@ def settings_key(settings: Any) -> tuple[object, ...]:
     """The parse settings that change the result, as part of the cache key."""
     return (settings.strict, settings.forbid_dtd, settings.forbid_entities,
             settings.forbid_external, settings.xml_huge_tree, settings.force_https)
+
+
+_PROLOGUE_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.S)
+
+
+def declares_dtd(content: bytes | str) -> bool:
+    """Whether a document's prologue holds a ``<!DOCTYPE`` (and so maybe entities).
+
+    Checked on the raw bytes *before* any XML parser sees them: a billion-laughs or
+    external-entity document is refused without libxml2 reading its declarations.
+    zeep's own ``forbid_dtd`` stays on behind this, for encodings this scan skips.
+    """
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        data = data.decode("utf-16", errors="replace").encode("utf-8")
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    pos = 0
+    while (match := _PROLOGUE_ITEM.match(data, pos)) is not None and match.end() > pos:
+        pos = match.end()
+    return data[pos:pos + 64].lstrip().startswith(b"<!DOCTYPE")

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from zeep.transports import Transport
 
+from framework.soap.hardening import declares_dtd
 from framework.soap.source import WsdlSource, is_url
 
 log = logging.getLogger("raccord.soap")
@@ -93,6 +94,7 @@ class OfflineLoader(Transport):
             raise LoadRefused(url, "network loads are off while parsing: map this URL to a local "
                                    "file in 'schema_mapping' (or set allow_network_loads)")
         content = self._fetch(url)
+        _refuse_dtd(content, url)  # never cache a hostile document
         _store(cached, content)
         log.info("fetched %s once, cached as %s", url, cached)
         self.loaded.append(url)
@@ -103,8 +105,16 @@ class OfflineLoader(Transport):
             content = Path(path).read_bytes()
         except OSError as exc:
             raise LoadRefused(url, f"cannot read {path} ({exc.strerror})") from None
+        _refuse_dtd(content, url)
         self.loaded.append(url)
         return content
+
+
+def _refuse_dtd(content: bytes, url: str) -> None:
+    if declares_dtd(content):
+        from zeep.exceptions import DTDForbidden
+
+        raise DTDForbidden(url, None, None)
 
 
 def _store(path: Path, content: bytes) -> None:

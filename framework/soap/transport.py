@@ -16,6 +16,7 @@ from zeep.transports import Transport
 
 from framework.errors import UpstreamError
 from framework.outbound import OutboundHTTP
+from framework.soap.hardening import declares_dtd
 
 log = logging.getLogger("raccord.soap")
 
@@ -58,14 +59,23 @@ class BindingTransport(Transport):
             # A 5xx carrying a SOAP envelope is a fault zeep must read; anything
             # else (a proxy's HTML error page, a refused connection) stays an error.
             if seen and seen[-1].status_code >= 500 and _is_xml(seen[-1]):
+                _refuse_dtd(seen[-1], address)
                 return seen[-1]
             raise
+        _refuse_dtd(response, address)
         if not _is_xml(response) and response.content:
             ctype = response.headers.get("Content-Type", "no content type")
             raise UpstreamError(
                 f"{_host(address)} answered {ctype} (HTTP {response.status_code}) instead of a SOAP envelope",
                 hint="check the service address: it may point to a web page, not the SOAP endpoint")
         return response
+
+
+def _refuse_dtd(response: requests.Response, address: str) -> None:
+    if declares_dtd(response.content):
+        raise UpstreamError(f"{_host(address)} answered with XML declaring a DTD; refused unparsed "
+                            "(XML hardening: no DTD, no entities, no external references)",
+                            hint="a SOAP server never needs a DTD: the answer may be hostile")
 
 
 def _is_xml(response: requests.Response) -> bool:

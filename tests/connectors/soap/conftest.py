@@ -40,7 +40,7 @@ def fresh_wsdl_cache() -> Iterator[None]:
 
 
 def territory(*blocks: str) -> str:
-    head = '[territory]\nname = "Test"\ntriage = "metropole"\n\n'
+    head = "[territory]\nname = \"Test\"\n\n"
     return head + "\n".join(textwrap.dedent(b) for b in blocks)
 
 
