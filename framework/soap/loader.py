@@ -114,7 +114,7 @@ def _refuse_dtd(content: bytes, url: str) -> None:
     if declares_dtd(content):
         from zeep.exceptions import DTDForbidden
 
-        raise DTDForbidden(url, None, None)
+        raise DTDForbidden(url, None, None)  # type: ignore[no-untyped-call]
 
 
 def _store(path: Path, content: bytes) -> None:
