@@ -10,7 +10,6 @@ import pytest
 
 from framework.errors import ConfigError, RaccordError, UpstreamError
 from framework.testing import call
-from tests.connectors.soap.conftest import CALCULATOR_WSDL, calculator_raccord
 from tests.connectors.soap.soap_server import (
     BILLION_LAUGHS,
     XML,
@@ -20,6 +19,7 @@ from tests.connectors.soap.soap_server import (
     external_entity,
     hostile_envelope,
 )
+from tests.connectors.soap.support import CALCULATOR_WSDL, calculator_raccord
 
 CALC = CALCULATOR_WSDL.read_text(encoding="utf-8").split("?>", 1)[1]  # without its XML declaration
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from framework.soap import cache
 from framework.testing import call, make_raccord
-from tests.connectors.soap.conftest import CALCULATOR_WSDL, territory
 from tests.connectors.soap.soap_server import SoapServer
+from tests.connectors.soap.support import CALCULATOR_WSDL, territory
 
 
 def many_instances(count: int, wsdl: str, server: SoapServer, extra: str = "") -> str:

@@ -1,5 +1,6 @@
 """The payfip connector against the loopback SOAP server answering PayFiP's operations."""
 
+# ruff: noqa: F811  (pytest fixtures imported from support.py are parameters here)
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,8 @@ import pytest
 from framework.app import Raccord
 from framework.errors import BadRequest, NotFound, SoapFault
 from framework.testing import call, check_text, make_raccord
-from tests.connectors.soap.conftest import territory
 from tests.connectors.soap.soap_server import SoapServer
+from tests.connectors.soap.support import fresh_wsdl_cache, server, territory  # noqa: F401  (fixtures, used by name)
 
 GOOD = {"amount": 4250, "refdet": "CANTINE2024000123", "email": "payeur@example.org", "exer": 2024,
         "objet": "Cantine de septembre, école Jean-Moulin"}

@@ -1,5 +1,6 @@
 """The generic soap connector against a real SOAP server on a loopback port."""
 
+# ruff: noqa: F811  (pytest fixtures imported from support.py are parameters here)
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +9,8 @@ import pytest
 
 from framework.errors import BadRequest, Forbidden, NotFound, SoapFault, UpstreamError, UpstreamTimeout
 from framework.testing import call
-from tests.connectors.soap.conftest import calculator_raccord
 from tests.connectors.soap.soap_server import SoapServer
+from tests.connectors.soap.support import calc_wsdl, calculator_raccord, fresh_wsdl_cache, server  # noqa: F401  (fixtures, used by name)
 
 
 def test_operations_list_each_input_and_output(tmp_path: Path, calc_wsdl: Path, server: SoapServer) -> None:
