@@ -20,9 +20,10 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from framework.gateway.metrics import MULTIPROC_ENV
-
 log = logging.getLogger("raccord.gateway")
+# Same name as framework.gateway.metrics.MULTIPROC_ENV; importing that module here would
+# import prometheus_client in the master before the variable is set.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _plugins(names: Sequence[str]) -> list[object]:
@@ -69,7 +70,8 @@ def serve(config: str, *, host: str = "127.0.0.1", port: int = 8000, workers: in
           on_ready: Callable[[Any], None] | None = None) -> None:
     """Check the configuration, then serve until SIGTERM/SIGINT (blocks)."""
     precheck(config, plugins, database_url)
-    metrics_dir = tempfile.mkdtemp(prefix="raccord-metrics-")
+    own_dir = not os.environ.get(MULTIPROC_ENV)
+    metrics_dir = os.environ.get(MULTIPROC_ENV) or tempfile.mkdtemp(prefix="raccord-metrics-")
     # Before any worker imports prometheus_client: values then live in shared files.
     os.environ[MULTIPROC_ENV] = metrics_dir
     options: dict[str, Any] = {
@@ -86,11 +88,15 @@ def serve(config: str, *, host: str = "127.0.0.1", port: int = 8000, workers: in
         "child_exit": _child_exit,
         "when_ready": on_ready,
         "proc_name": "raccord-gateway",
+        # gunicorn's control socket has one default path per user: two servers (or a
+        # test run beside a dev server) would fight over it; raccord does not use it.
+        "control_socket_disable": True,
     }
     try:
         GatewayServer(config, options, plugins, database_url).run()
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        if own_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def precheck(config: str, plugins: Sequence[str] = (), database_url: str | None = None) -> None:

@@ -1,0 +1,181 @@
+"""The gateway in process (Werkzeug test client): signature window boundaries with a
+frozen clock, nonces across database connections (SQLite and PostgreSQL), overrides,
+OpenAPI validity, journal, CLI commands."""
+
+from __future__ import annotations
+
+import sys
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from openapi_spec_validator import validate
+from werkzeug.test import Client
+
+from framework import Call, endpoint, hookimpl
+from framework.storage.schema import journal, nonces
+from tests.framework.gateway import fakes, signer
+from tests.framework.gateway.conftest import make_gateway
+
+KEY = fakes.SECRETS["GW_ALPHA_WCS"]
+
+
+def body(resp: Any) -> Any:
+    return resp.get_json()
+
+
+@pytest.mark.parametrize(("offset", "ok"), [(30, True), (-30, True), (31, False), (-31, False)])
+def test_window_boundaries_with_frozen_clock(client: Client, monkeypatch: pytest.MonkeyPatch,
+                                             offset: int, ok: bool) -> None:
+    frozen = float(int(time.time()))
+    ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(frozen + offset))
+    monkeypatch.setattr("framework.gateway.signature.time.time", lambda: frozen)
+    resp = client.get(f"/alpha/echo/private?{signer.sign('orig=wcs.alpha.test', KEY, ts=ts)}")
+    assert (resp.status_code == 200) is ok, body(resp)
+
+
+@pytest.mark.parametrize("ts", ["2026-11-28T10:00:00", "2026-11-28 10:00:00Z", "2026-13-28T10:00:00Z"])
+def test_timestamp_must_parse_strictly(client: Client, ts: str) -> None:
+    resp = client.get(f"/alpha/echo/private?{signer.sign('orig=wcs.alpha.test', KEY, ts=ts)}")
+    assert resp.status_code == 401 and "timestamp" in body(resp)["err_desc"]
+
+
+def test_nonce_refused_across_database_connections(territory_file: Path, database_url: str) -> None:
+    """Two gateways with their own engines (as two processes have) share the store."""
+    first, second = make_gateway(territory_file, database_url), make_gateway(territory_file, database_url)
+    try:
+        query = signer.sign("orig=wcs.alpha.test", KEY)
+        assert Client(first).get(f"/alpha/echo/private?{query}").status_code == 200
+        resp = Client(second).get(f"/alpha/echo/private?{query}")
+        assert resp.status_code == 401 and "nonce already used" in body(resp)["err_desc"]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_expired_nonces_are_cleaned_up(gateway: Any) -> None:
+    import datetime as dt
+
+    store = gateway.auth.nonces
+    store.remember("o", "old")
+    store.remember("o", "fresh")
+    with gateway.raccord.db.engine.begin() as conn:
+        conn.execute(nonces.update().where(nonces.c.nonce == "old")
+                     .values(seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=61)))
+    assert store.cleanup() == 1
+    with gateway.raccord.db.engine.connect() as conn:
+        assert [r.nonce for r in conn.execute(nonces.select())] == ["fresh"]
+
+
+def test_refused_isolation_does_not_burn_the_nonce(client: Client) -> None:
+    query = signer.sign("orig=wcs.gamma.test", fakes.SECRETS["GW_GAMMA_WCS"])
+    assert client.get(f"/alpha/echo/echo?{query}").status_code == 403
+    assert client.get(f"/gamma/echo/echo?{query}").status_code == 200
+
+
+# -- overrides --------------------------------------------------------------------------
+
+def _override_module() -> types.ModuleType:
+    module = types.ModuleType("contrib.gw_test_override")
+
+    def echo(self: Any, call: Call) -> Any:
+        return {"overridden": True}
+
+    @endpoint(description="Only in alpha.")
+    def extra(self: Any, call: Call) -> Any:
+        return "extra"
+
+    @hookimpl
+    def raccord_override(override: Any) -> None:
+        override.replace_endpoint("echo", echo)
+        override.add_endpoint(extra)
+
+    module.raccord_override = raccord_override  # type: ignore[attr-defined]
+    return module
+
+
+def test_override_is_flagged_everywhere(upstream: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "contrib.gw_test_override", _override_module())
+    text = fakes.territory_toml(upstream) + """
+[instances.alpha.overrides.echo]
+reason = "alpha's business server answers differently"
+owner = "dsi@alpha.fr"
+review_by = 2027-06-30
+plugin = "contrib.gw_test_override"
+"""
+    config = tmp_path / "instances.toml"
+    config.write_text(text, encoding="utf-8")
+    gw = make_gateway(config, f"sqlite:///{tmp_path / 'o.sqlite3'}")
+    try:
+        c = Client(gw)
+        resp = c.get("/alpha/echo/echo")
+        assert body(resp) == {"err": 0, "data": {"overridden": True}}
+        assert resp.headers["X-Raccord-Override"] == "alpha/echo"
+        assert c.get("/alpha/echo/extra").headers["X-Raccord-Override"] == "alpha/echo"
+        assert "X-Raccord-Override" not in c.get("/alpha/echo/later").headers
+        assert "X-Raccord-Override" not in c.get("/beta/echo/echo").headers
+        overrides = body(c.get("/alpha/"))["data"]["overrides"]
+        assert overrides == [{"id": "alpha/echo", "reason": "alpha's business server answers differently",
+                              "owner": "dsi@alpha.fr", "review_by": "2027-06-30",
+                              "plugin": "contrib.gw_test_override", "settings": []}]
+        assert body(c.get("/beta/"))["data"]["overrides"] == []
+        with gw.raccord.db.engine.connect() as conn:
+            rows = conn.execute(journal.select().order_by(journal.c.id)).all()
+        assert [(r.endpoint, r.override) for r in rows] == [
+            ("echo", "alpha/echo"), ("extra", "alpha/echo"), ("later", None), ("echo", None)]
+        metrics = c.get("/metrics").get_data(as_text=True)
+        assert 'endpoint="echo",instance="alpha",override="alpha/echo"' in metrics
+        spec = body(c.get("/alpha/openapi.json"))
+        assert spec["paths"]["/echo/echo"]["get"]["x-raccord-override"] == "alpha/echo"
+    finally:
+        gw.close()
+
+
+# -- OpenAPI ----------------------------------------------------------------------------
+
+def test_openapi_is_valid_3_1(client: Client) -> None:
+    spec = client.get("/alpha/openapi.json").get_json()
+    validate(spec)
+    assert spec["openapi"] == "3.1.0"
+    op = spec["paths"]["/echo/echo"]["get"]
+    assert [(p["name"], p["schema"]["type"]) for p in op["parameters"]] == [("q", "string"), ("n", "integer")]
+    assert spec["paths"]["/echo/private"]["get"]["security"]
+    assert spec["paths"]["/echo/items"]["post"]["requestBody"]["content"]["application/json"]["schema"] \
+        == fakes.ITEM_SCHEMA
+    assert "/echo/doc/{path}" in spec["paths"]
+
+
+def test_journal_row_for_each_endpoint_call(client: Client, gateway: Any) -> None:
+    client.get("/alpha/echo/echo?q=a", headers={"X-API-Key": fakes.SECRETS["GW_ALPHA_KEY"]})
+    client.get("/alpha/echo/upstream?mode=boom")
+    client.get("/alpha/")  # metadata is not journaled
+    with gateway.raccord.db.engine.connect() as conn:
+        rows = [r._mapping for r in conn.execute(journal.select().order_by(journal.c.id))]
+    assert [(r["endpoint"], r["client"], r["status"], r["err_class"]) for r in rows] == [
+        ("echo", "alpha.portal", 200, None), ("upstream", None, 500, "raccord.incident")]
+    assert rows[1]["incident"] and rows[0]["method"] == "GET" and rows[0]["url"] == "/alpha/echo/echo?q=a"
+
+
+# -- CLI ----------------------------------------------------------------------------------
+
+def test_sign_command_output_is_accepted(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from framework.cli import cli
+
+    result = CliRunner().invoke(cli, ["sign", "http://gw/alpha/echo/private?q=1", "--orig", "wcs.alpha.test",
+                                      "--secret-env", "GW_ALPHA_WCS"])
+    assert result.exit_code == 0, result.output
+    url = result.output.strip()
+    assert url.startswith("http://gw/alpha/echo/private?q=1&orig=wcs.alpha.test&algo=sha256&timestamp=")
+    assert KEY not in url
+    assert client.get(url.removeprefix("http://gw")).status_code == 200
+
+
+def test_sign_command_without_secret_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    from framework.cli import cli
+
+    monkeypatch.delenv("GW_NOPE", raising=False)
+    result = CliRunner().invoke(cli, ["sign", "http://gw/x", "--orig", "o", "--secret-env", "GW_NOPE"])
+    assert result.exit_code == 2 and "GW_NOPE is not set" in result.output
