@@ -49,8 +49,8 @@ def _binding(binding: Binding) -> list[str]:
 def _diff(eff: EffectiveSetting) -> str:
     if eff.shadows:
         source, common = eff.shadows[0]
-        return f"{eff.name}: {eff.shown(common)} ({source}) → {eff.shown()} ({eff.source})"
-    return f"{eff.name}: (no common value) → {eff.shown()} ({eff.source})"
+        return f"{eff.name}: {eff.shown(common)} [{source}] → {eff.shown()} [{eff.source}]"
+    return f"{eff.name}: (no common value) → {eff.shown()} [{eff.source}]"
 
 
 def _code(binding: Binding) -> list[str]:
