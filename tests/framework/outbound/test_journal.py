@@ -102,3 +102,20 @@ def test_purge_keeps_the_retention_window(db: Database) -> None:
     assert purge_journal(db, 30) == 1
     assert [r["direction"] for r in rows(db)] == ["in"]
     assert purge_cache(db) == 1
+
+
+def test_purge_expired_uses_the_runtime_retention(tmp_path: Path, database_url: str) -> None:
+    from framework.outbound.retention import purge_expired
+
+    with ScriptedServer() as server:
+        r = make_raccord(flaky_connector.territory(server.url, server.url,
+                                                   runtime="journal_retention_days = 7"),
+                         tmp_path, plugins=[flaky_connector], entry_points=False,
+                         database_url=database_url)
+    now = dt.datetime.now(dt.UTC)
+    with r.db.engine.begin() as conn:
+        conn.execute(insert(journal), [
+            {"at": now - dt.timedelta(days=8), "direction": "out", "instance": "metz"},
+            {"at": now - dt.timedelta(days=6), "direction": "out", "instance": "metz"}])
+    assert purge_expired(r) == {"journal": 1, "cache": 0}
+    r.close()
