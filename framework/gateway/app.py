@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pluggy
 from werkzeug.wrappers import Request
 
-from framework import journal
 from framework.app import Raccord
 from framework.connector import Accepted
 from framework.declarations import EndpointSpec
@@ -33,6 +34,7 @@ from framework.errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooL
 from framework.gateway import envelope, metadata
 from framework.gateway.auth import Authenticator, Principal, authorize
 from framework.gateway.envelope import Answer
+from framework.gateway.journaling import InboundJournal
 from framework.gateway.metrics import CONTENT_TYPE, Metrics
 from framework.gateway.validation import validate_body
 
@@ -47,9 +49,13 @@ class Gateway:
     def __init__(self, raccord: Raccord) -> None:
         self.raccord = raccord
         self.territory = raccord.territory
-        self.auth = Authenticator(raccord.territory, raccord.db)
+        # SQLite has a single writer: serialise this process's writes (nonces, journal)
+        # on a lock rather than on SQLite's sleeping busy handler. PostgreSQL needs none.
+        lock = threading.Lock() if raccord.db.is_sqlite else None
+        self.auth = Authenticator(raccord.territory, raccord.db, lock)
         self.metrics = Metrics()
         self.max_body = raccord.territory.gateway.max_body_bytes
+        self.journal = InboundJournal(raccord.db, write_lock=lock)
 
     # -- WSGI -----------------------------------------------------------------------
 
@@ -127,11 +133,10 @@ class Gateway:
         if call.method not in spec.methods:
             raise MethodNotAllowed(f"{spec.name} accepts {', '.join(spec.methods)}, not {call.method}",
                                    allowed=spec.methods)
-        request = Request(environ)
-        body = self._body(request, spec) if call.method in _BODY_METHODS else None
+        body = self._body(Request(environ), spec) if call.method in _BODY_METHODS else None
         data = self.raccord.invoke(
             call.instance, call.profile, spec.name, method=call.method,
-            params=request.args.to_dict(), body=body, path=path,
+            params=_query_params(environ.get("QUERY_STRING", "")), body=body, path=path,
             user=principal.user if principal else None, client=call.client)
         if isinstance(data, Accepted):
             url = f"/{call.instance}/{call.profile}/jobs/{data.job_id}"
@@ -175,8 +180,8 @@ class Gateway:
                              override or "", elapsed)
         query = environ.get("QUERY_STRING", "")
         try:
-            journal.record(
-                self.raccord.db, direction="in", instance=instance, profile=call.profile,
+            self.journal.record(
+                instance=instance, profile=call.profile,
                 endpoint=(call.endpoint or "")[:128], client=call.client, method=call.method,
                 url=f"{call.path}?{query}" if query else call.path, status=answer.status,
                 duration_ms=round(elapsed * 1000, 3), err_class=answer.err_class,
@@ -185,6 +190,8 @@ class Gateway:
             log.exception("journal write failed for %s %s", call.method, call.path)
 
     def close(self) -> None:
+        self.journal.close()
+        self.auth.nonces.close()
         self.raccord.close()
 
 
@@ -204,6 +211,16 @@ class _CallInfo:
         self.endpoint: str | None = None
         self.client: str | None = None
         self.spec: EndpointSpec | None = None
+
+
+def _query_params(query: str) -> dict[str, str]:
+    """Query parameters, first value wins (as Werkzeug's ``args.to_dict()``), without
+    building a Request for GET calls."""
+    params: dict[str, str] = {}
+    if query:
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            params.setdefault(key, value)
+    return params
 
 
 def _only(method: str, allowed: tuple[str, ...]) -> None:

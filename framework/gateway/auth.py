@@ -17,12 +17,14 @@ import base64
 import binascii
 import hmac
 import logging
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from framework.config.model import Client, SecretRef, Territory
 from framework.errors import Forbidden, Unauthorized, Unavailable
 from framework.gateway import signature as sig
+from framework.gateway.nonces import NonceStore
 from framework.storage.db import Database
 
 log = logging.getLogger("raccord.gateway.auth")
@@ -80,10 +82,10 @@ def _refs(client: Client) -> list[SecretRef]:
 
 
 class Authenticator:
-    def __init__(self, territory: Territory, db: Database) -> None:
+    def __init__(self, territory: Territory, db: Database, write_lock: threading.Lock | None = None) -> None:
         self.territory = territory
         self.window = territory.gateway.signature_window_seconds
-        self.nonces = sig.NonceStore(db, self.window)
+        self.nonces = NonceStore(db, self.window, write_lock)
         self.secrets = Secrets()
         clients = list(_clients(territory.instances.values()))
         self._by_orig: dict[str, list[Client]] = {}

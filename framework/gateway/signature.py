@@ -7,7 +7,8 @@ be the last parameter, auth parameters must not repeat, the timestamp must parse
 exactly, and nonces are remembered in the database (``nonces``) so that a replay is
 refused by every process and machine sharing it.
 
-Refusals raise :class:`~framework.errors.Unauthorized` (401) or
+Replays are refused by :class:`framework.gateway.nonces.NonceStore`. Refusals raise
+:class:`~framework.errors.Unauthorized` (401) or
 :class:`~framework.errors.Forbidden` (403) whose message names the failed check and
 never the secret or the expected signature.
 """
@@ -20,20 +21,14 @@ import datetime as dt
 import hashlib
 import hmac
 import re
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from sqlalchemy import delete, insert
-from sqlalchemy.exc import IntegrityError
-
 from framework.config.model import SignatureAuth
 from framework.errors import Forbidden, Unauthorized
-from framework.storage.db import Database
-from framework.storage.schema import nonces
 
 HASHES: dict[str, Any] = {
     "sha1": hashlib.sha1,
@@ -139,49 +134,6 @@ def check_nonce_form(query: SignedQuery, auth: SignatureAuth) -> None:
         return
     if len(query.nonce) > MAX_NONCE:
         raise Unauthorized(f"signature check failed: nonce longer than {MAX_NONCE} characters")
-
-
-class NonceStore:
-    """Nonces seen recently, in the shared database: a replay is refused everywhere.
-
-    A nonce is kept ``2 × window`` seconds after it was seen: a request is only
-    accepted within ±window of its timestamp, so no replay can be valid later.
-    Expired rows are deleted at most once a minute per process, off the common path.
-    """
-
-    CLEANUP_EVERY = 60.0
-
-    def __init__(self, db: Database, window: int) -> None:
-        self.db = db
-        self.keep = dt.timedelta(seconds=2 * window)
-        self._next_cleanup = 0.0
-        self._lock = threading.Lock()
-
-    def remember(self, orig: str, nonce: str) -> None:
-        """Record ``nonce`` for ``orig``; raise Unauthorized if it was already seen."""
-        now = dt.datetime.now(dt.UTC)
-        try:
-            with self.db.engine.begin() as conn:
-                conn.execute(insert(nonces), {"orig": orig, "nonce": nonce, "seen_at": now})
-        except IntegrityError:
-            raise Unauthorized("signature check failed: nonce already used (replayed request)") from None
-        self._maybe_cleanup(now)
-
-    def _maybe_cleanup(self, now: dt.datetime) -> None:
-        mono = time.monotonic()
-        if mono < self._next_cleanup or not self._lock.acquire(blocking=False):
-            return
-        try:
-            self._next_cleanup = mono + self.CLEANUP_EVERY
-            self.cleanup(now)
-        finally:
-            self._lock.release()
-
-    def cleanup(self, now: dt.datetime | None = None) -> int:
-        """Delete expired nonces; return how many."""
-        cutoff = (now or dt.datetime.now(dt.UTC)) - self.keep
-        with self.db.engine.begin() as conn:
-            return int(conn.execute(delete(nonces).where(nonces.c.seen_at < cutoff)).rowcount or 0)
 
 
 def sign_query(query: str, secret: str, *, orig: str | None = None, algo: str = "sha256",

@@ -122,6 +122,7 @@ plugin = "contrib.gw_test_override"
                               "owner": "dsi@alpha.fr", "review_by": "2027-06-30",
                               "plugin": "contrib.gw_test_override", "settings": []}]
         assert body(c.get("/beta/"))["data"]["overrides"] == []
+        gw.journal.flush()
         with gw.raccord.db.engine.connect() as conn:
             rows = conn.execute(journal.select().order_by(journal.c.id)).all()
         assert [(r.endpoint, r.override) for r in rows] == [
@@ -152,6 +153,7 @@ def test_journal_row_for_each_endpoint_call(client: Client, gateway: Any) -> Non
     client.get("/alpha/echo/echo?q=a", headers={"X-API-Key": fakes.SECRETS["GW_ALPHA_KEY"]})
     client.get("/alpha/echo/upstream?mode=boom")
     client.get("/alpha/")  # metadata is not journaled
+    gateway.journal.flush()  # rows are written in batches, off the request thread
     with gateway.raccord.db.engine.connect() as conn:
         rows = [r._mapping for r in conn.execute(journal.select().order_by(journal.c.id))]
     assert [(r["endpoint"], r["client"], r["status"], r["err_class"]) for r in rows] == [

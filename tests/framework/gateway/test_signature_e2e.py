@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -135,8 +136,12 @@ def test_journal_redacts_signature_and_nonce(live: Live) -> None:
     assert live.get(f"/alpha/echo/echo?{query}").status_code == 200
     db = open_database(live.db_url)
     try:
-        with db.engine.connect() as conn:
-            rows = conn.execute(journal.select().where(journal.c.url.like("%journal-check%"))).all()
+        for _ in range(50):  # the worker writes its journal in batches, every 0.2 s
+            with db.engine.connect() as conn:
+                rows = conn.execute(journal.select().where(journal.c.url.like("%journal-check%"))).all()
+            if rows:
+                break
+            time.sleep(0.1)
     finally:
         db.dispose()
     assert len(rows) == 1

@@ -1,0 +1,101 @@
+"""The nonce store: Publik signature nonces seen recently, in the ``nonces`` table, so
+that a replay is refused by every process and machine sharing the database.
+
+A nonce is kept ``2 × window`` seconds after it was seen: a request is only accepted
+within ±window of its timestamp, so no replay can be valid later. Expired rows are
+deleted at most once a minute per process, off the common path.
+
+SQLite has a single writer. Its default busy handler sleeps 1, 2, 5, 10… ms when the
+file is locked by another process — long enough to halve the signed-call throughput
+of two gunicorn workers (measured, docs/benchmarks/gateway.md). On SQLite the store
+therefore writes through its own small engine with ``busy_timeout = 0`` and retries
+a locked write itself after 0.1–5 ms of jittered back-off; the threads of one process
+queue on a lock shared with the inbound journal instead of racing on the file lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, insert
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from framework.errors import Unauthorized, Unavailable
+from framework.storage.db import Database
+from framework.storage.schema import nonces
+
+MAX_WAIT = 5.0  # seconds a nonce write may wait for the database before a 503
+
+
+class NonceStore:
+    CLEANUP_EVERY = 60.0
+
+    def __init__(self, db: Database, window: int, write_lock: threading.Lock | None = None) -> None:
+        self.db = db
+        self.keep = dt.timedelta(seconds=2 * window)
+        self._next_cleanup = 0.0
+        self._cleanup_lock = threading.Lock()
+        self._write_lock = write_lock or threading.Lock()
+        self._engine: Engine = _fail_fast_engine(db) if db.is_sqlite else db.engine
+
+    def remember(self, orig: str, nonce: str) -> None:
+        """Record ``nonce`` for ``orig``; raise Unauthorized if it was already seen."""
+        now = dt.datetime.now(dt.UTC)
+        try:
+            self._write(lambda conn: conn.execute(insert(nonces),
+                                                  {"orig": orig, "nonce": nonce, "seen_at": now}))
+        except IntegrityError:
+            raise Unauthorized("signature check failed: nonce already used (replayed request)") from None
+        self._maybe_cleanup(now)
+
+    def cleanup(self, now: dt.datetime | None = None) -> int:
+        """Delete expired nonces; return how many."""
+        cutoff = (now or dt.datetime.now(dt.UTC)) - self.keep
+        result = self._write(lambda conn: conn.execute(delete(nonces).where(nonces.c.seen_at < cutoff)))
+        return int(result.rowcount or 0)
+
+    def close(self) -> None:
+        if self._engine is not self.db.engine:
+            self._engine.dispose()
+
+    def _write(self, statement: Any) -> Any:
+        deadline = time.monotonic() + MAX_WAIT
+        delay = 0.0001
+        while True:
+            try:
+                with self._write_lock, self._engine.begin() as conn:
+                    return statement(conn)
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
+                    raise
+                if time.monotonic() > deadline:
+                    raise Unavailable("the nonce store is busy; retry in a moment") from None
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.005)
+
+    def _maybe_cleanup(self, now: dt.datetime) -> None:
+        mono = time.monotonic()
+        if mono < self._next_cleanup or not self._cleanup_lock.acquire(blocking=False):
+            return
+        try:
+            self._next_cleanup = mono + self.CLEANUP_EVERY
+            self.cleanup(now)
+        finally:
+            self._cleanup_lock.release()
+
+
+def _fail_fast_engine(db: Database) -> Engine:
+    engine = create_engine(db.engine.url, connect_args={"timeout": 0, "check_same_thread": False})
+    event.listen(engine, "connect", _pragmas)
+    return engine
+
+
+def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=0")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
