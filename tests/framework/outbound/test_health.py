@@ -71,3 +71,11 @@ def test_default_interval_is_five_minutes(server: ScriptedServer, tmp_path: Path
                      plugins=[flaky_connector], entry_points=False)
     assert r.bound("metz", "tickets").jobs[HEALTH_JOB].schedule == "every 5m"
     r.close()
+
+
+def test_the_scheduler_plans_the_health_job_of_each_checked_binding(raccord: Raccord) -> None:
+    from framework.runtime.scheduler import plan
+
+    planned = {(p.instance, p.profile, p.job) for p in plan(raccord)}
+    assert {("metz", "tickets", HEALTH_JOB), ("woippy", "tickets", HEALTH_JOB)} <= planned
+    assert ("metz", "quiet", HEALTH_JOB) not in planned
