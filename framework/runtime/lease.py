@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 
-from framework.runtime.txn import utcnow, write_tx
+from framework.runtime.txn import aware, utcnow, write_tx
 from framework.storage.db import Database
 from framework.storage.schema import jobs
 
@@ -36,6 +36,8 @@ class Claimed:
     payload: Mapping[str, Any]
     attempts: int
     max_attempts: int
+    created_at: dt.datetime
+    failed_before: bool = False  # an earlier attempt (or deferral) of this job failed
 
 
 def claim(db: Database, worker: str, *, limit: int = 1, lease_seconds: float = 60.0) -> list[Claimed]:
@@ -51,12 +53,12 @@ def claim(db: Database, worker: str, *, limit: int = 1, lease_seconds: float = 6
             .values(status="running", attempts=jobs.c.attempts + 1, worker=worker,
                     lease_until=now + dt.timedelta(seconds=lease_seconds), updated_at=now)
             .returning(jobs.c.id, jobs.c.instance, jobs.c.profile, jobs.c.name, jobs.c.payload,
-                       jobs.c.attempts, jobs.c.max_attempts))
+                       jobs.c.attempts, jobs.c.max_attempts, jobs.c.created_at, jobs.c.error))
     with write_tx(db) as conn:
         _bury_abandoned(conn, now)
         rows = conn.execute(stmt).all()
-    claimed = [Claimed(int(r.id), r.instance, r.profile, r.name, r.payload or {}, r.attempts, r.max_attempts)
-               for r in rows]
+    claimed = [Claimed(int(r.id), r.instance, r.profile, r.name, r.payload or {}, r.attempts, r.max_attempts,
+                       aware(r.created_at) or now, r.error is not None) for r in rows]
     return sorted(claimed, key=lambda c: c.id)
 
 
@@ -95,6 +97,26 @@ def fail(db: Database, worker: str, job: Claimed, error: str, *, permanent: bool
     with write_tx(db) as conn:
         conn.execute(update(jobs).where(_mine(job.id, worker)).values(**values))
     return str(values["status"])
+
+
+def defer(db: Database, worker: str, job: Claimed, error: str, delay: float) -> None:
+    """Put the job back without counting the attempt: it was never really tried (the
+    binding's circuit breaker is open), so a long outage does not exhaust its attempts."""
+    now = utcnow()
+    with write_tx(db) as conn:
+        conn.execute(update(jobs).where(_mine(job.id, worker)).values(
+            status="queued", attempts=jobs.c.attempts - 1, error=error, lease_until=None, updated_at=now,
+            run_at=now + dt.timedelta(seconds=delay)))
+
+
+def expedite(db: Database, instance: str, profile: str) -> int:
+    """The binding works again: its jobs waiting out a retry backoff may run now."""
+    now = utcnow()
+    with write_tx(db) as conn:
+        done = conn.execute(update(jobs).where(
+            jobs.c.instance == instance, jobs.c.profile == profile, jobs.c.status == "queued",
+            jobs.c.attempts > 0, jobs.c.run_at > now).values(run_at=now))
+    return int(done.rowcount)
 
 
 def backoff(attempt: int, base: float, cap: float = BACKOFF_CAP_SECONDS) -> float:

@@ -105,8 +105,9 @@ class Scheduler:
                 continue  # never fired: a new binding waits for its first slot
             missed = p.timing.trigger.get_next_fire_time(None, previous + dt.timedelta(seconds=1))
             if missed is not None and missed <= now - dt.timedelta(seconds=1):
-                # After an outage every binding is late at once: spread the catch-ups.
-                self.fire(p, p.timing.slot(missed), delay=p.timing.offset % CATCH_UP_SPREAD_SECONDS)
+                # Coalesced: one fire, for the latest missed slot. After an outage every
+                # binding is late at once, so the catch-ups are spread over a few minutes.
+                self.fire(p, _latest_slot(p.timing, missed, now), delay=p.timing.offset % CATCH_UP_SPREAD_SECONDS)
                 count += 1
         return count
 
@@ -143,6 +144,18 @@ class Scheduler:
             self.fire(p)
         except Exception as exc:  # the next slot tries again; do not kill the scheduler thread
             log.error("could not enqueue %s: %s", p.key, exc)
+
+
+def _latest_slot(t: Timing, missed: dt.datetime, now: dt.datetime) -> dt.datetime:
+    if t.schedule.period is not None:
+        return t.slot(now)
+    latest = missed
+    for _ in range(100_000):  # cron fires at most once a minute: a long outage is a few thousand
+        nxt = t.trigger.get_next_fire_time(latest, latest + dt.timedelta(seconds=1))
+        if nxt is None or nxt > now:
+            break
+        latest = nxt
+    return latest
 
 
 def run_scheduler(source: Any, stop: StopSignal, *, database_url: str | None = None, pm: Any = None,

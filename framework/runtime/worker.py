@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from framework.connector import JobRun
-from framework.errors import NotFound, RaccordError
+from framework.errors import NotFound, RaccordError, Unavailable
 from framework.runtime import lease
 from framework.runtime.redact import error_text
+from framework.runtime.txn import utcnow
 
 log = logging.getLogger("raccord.worker")
 
@@ -41,6 +42,9 @@ class WorkerOptions:
     lease_seconds: float = 60.0
     poll_seconds: float = 1.0  # sleep when the queue is empty
     backoff_seconds: float = 30.0  # first retry delay; doubles with each attempt
+    # While a binding is unavailable (circuit open) its jobs wait without spending
+    # attempts, for at most this long after they were queued.
+    max_defer_seconds: float = 7 * 86400.0
 
     @classmethod
     def from_runtime(cls, runtime: dict[str, Any], **overrides: Any) -> WorkerOptions:
@@ -92,6 +96,11 @@ class Worker:
             # 4xx errors (unknown binding, invalid payload) will not heal by retrying.
             permanent = isinstance(exc, RaccordError) and 400 <= exc.status < 500
             text = error_text(exc, self._binding(job))
+            if isinstance(exc, Unavailable) and self._may_defer(job):
+                delay = lease.backoff(job.attempts, self.options.backoff_seconds)
+                lease.defer(db, self.name, job, text, delay)
+                log.info("job %s deferred %.0f s: %s", job.id, delay, text)
+                return
             status = lease.fail(db, self.name, job, text, permanent=permanent,
                                 backoff_seconds=self.options.backoff_seconds)
             log.warning("job %s (%s/%s %s) attempt %d failed, %s: %s", job.id, job.instance, job.profile,
@@ -100,6 +109,15 @@ class Worker:
         self.executed += 1
         if not lease.complete(db, self.name, job.id, result):
             log.warning("job %s finished after its lease was taken over; its result was dropped", job.id)
+        if job.failed_before:
+            # A job that failed before succeeded: the business server is back, so the
+            # backlog waiting out its backoff goes now rather than hours later.
+            sped = lease.expedite(db, job.instance, job.profile)
+            if sped:
+                log.info("%s/%s works again: %d waiting job(s) released", job.instance, job.profile, sped)
+
+    def _may_defer(self, job: lease.Claimed) -> bool:
+        return (utcnow() - job.created_at).total_seconds() < self.options.max_defer_seconds
 
     def _binding(self, job: lease.Claimed) -> Any:
         return self.raccord.territory.bindings.get((job.instance, job.profile))
