@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -74,10 +74,13 @@ class OutboundHTTP:
         return self._session
 
     def request(self, method: str, url: str, *, idempotency_key: str | None = None,
+                accept: Callable[[requests.Response], bool] | None = None,
                 **kwargs: Any) -> requests.Response:
         """Send a request; raise UpstreamTimeout / UpstreamError on failure or 5xx,
         Unavailable while the circuit is open. ``idempotency_key`` is sent as the
-        ``Idempotency-Key`` header and makes any method safe to retry."""
+        ``Idempotency-Key`` header and makes any method safe to retry. ``accept``
+        says which 5xx answers are a protocol's normal replies (a SOAP fault comes with
+        HTTP 500): those are returned, and count as the server being up."""
         verify = kwargs.pop("verify", True)
         if verify is False:
             raise ConfigError(f"{self.binding_id}: TLS verification cannot be turned off",
@@ -96,7 +99,7 @@ class OutboundHTTP:
         error: RaccordError | None = None
         try:
             response = self._send(method, url, idempotency_key is not None, kwargs)
-            if response.status_code >= 500:
+            if response.status_code >= 500 and not (accept is not None and accept(response)):
                 error = UpstreamError(f"{_host(url)} answered HTTP {response.status_code}")
         except RaccordError as exc:
             error = exc

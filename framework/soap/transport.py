@@ -1,9 +1,9 @@
 """The zeep transport of one binding: its OutboundHTTP (session, timeouts, TLS,
 and whatever policy OutboundHTTP applies — retries, circuit breaker, journal).
 
-SOAP servers answer faults with HTTP 500. ``OutboundHTTP.request`` turns a 5xx into
-an UpstreamError before we see the body, so a response hook keeps the last answer:
-when it is XML, zeep gets it and reads the fault (code and string) from it.
+SOAP servers answer faults with HTTP 500: the transport tells ``OutboundHTTP.request``
+that a 5xx with an XML body is a normal answer, so zeep reads the fault (code and
+string) from it and the binding's circuit breaker does not count it as a failure.
 """
 
 from __future__ import annotations
@@ -47,21 +47,10 @@ class BindingTransport(Transport):
         return self._send("GET", address, params=params, headers=headers)
 
     def _send(self, method: str, address: str, **kwargs: Any) -> requests.Response:
-        seen: list[requests.Response] = []
-
-        def keep(response: requests.Response, *args: Any, **kw: Any) -> requests.Response:
-            seen.append(response)
-            return response
-
-        try:
-            response = self.http.request(method, address, hooks={"response": [keep]}, **kwargs)
-        except UpstreamError:
-            # A 5xx carrying a SOAP envelope is a fault zeep must read; anything
-            # else (a proxy's HTML error page, a refused connection) stays an error.
-            if seen and seen[-1].status_code >= 500 and _is_xml(seen[-1]):
-                _refuse_dtd(seen[-1], address)
-                return seen[-1]
-            raise
+        # A 5xx carrying a SOAP envelope is a fault zeep must read, and a server that
+        # answers faults is up (the circuit breaker must not count it); anything else
+        # (a proxy's HTML error page, a refused connection) stays an error.
+        response = self.http.request(method, address, accept=_is_xml, **kwargs)
         _refuse_dtd(response, address)
         if not _is_xml(response) and response.content:
             ctype = response.headers.get("Content-Type", "no content type")

@@ -138,3 +138,14 @@ url_redirect = "https://c{i}.example/r"
     finally:
         r.close()
     assert cache.stats.parses == 1 and cache.stats.hits == 4
+
+
+def test_polling_a_pending_payment_does_not_open_the_circuit(payfip: Raccord) -> None:
+    # PayFiP answers "still pending" with a SOAP fault over HTTP 500: a server that
+    # answers faults is up, so polling more often than breaker_threshold (5) must
+    # neither open the binding's circuit nor mark it down.
+    for _ in range(8):
+        assert call(payfip, "metz/paiement/payment", idop="pending")["status"] == "pending"
+    breaker = payfip.bound("metz", "paiement").connector.http.breaker
+    assert breaker is not None and breaker.state == "closed"
+    assert call(payfip, "metz/paiement/payment", idop="pending")["status"] == "pending"
