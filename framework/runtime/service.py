@@ -21,10 +21,13 @@ ROLES = frozenset({"worker", "scheduler"})
 DEFAULT_WORKERS = 2
 
 
-def start_background(config_path: str, roles: set[str], stop_event: threading.Event, *,
+def start_background(config_path: str, roles: set[str], stop_event: StopSignal, *,
                      database_url: str | None = None, pm: Any = None) -> list[threading.Thread]:
     """Start the threads of ``roles`` (others, like "gateway", are ignored); they end when
-    ``stop_event`` is set. Join the returned threads to wait for a clean stop."""
+    ``stop_event`` (a threading or multiprocessing Event) is set.
+
+    The threads are not daemons: a process that returns right after this call keeps
+    running its roles until the event is set, and a stop lets the job in hand finish."""
     wanted = set(roles) & ROLES
     if not wanted:
         return []
@@ -38,14 +41,14 @@ def start_background(config_path: str, roles: set[str], stop_event: threading.Ev
         for index in range(max(1, count)):
             worker = Worker(raccord, opts)
             threads.append(threading.Thread(target=_guarded, args=(worker.run, stop_event),
-                                            name=f"raccord-worker-{index}", daemon=True))
+                                            name=f"raccord-worker-{index}"))
     if "scheduler" in wanted:
         scheduler = Scheduler(raccord)
         threads.append(threading.Thread(target=_guarded, args=(scheduler.run, stop_event),
-                                        name="raccord-scheduler", daemon=True))
+                                        name="raccord-scheduler"))
     for thread in threads:
         thread.start()
-    closer = threading.Thread(target=_close_after, args=(raccord, list(threads)), name="raccord-closer", daemon=True)
+    closer = threading.Thread(target=_close_after, args=(raccord, list(threads)), name="raccord-closer")
     closer.start()
     return [*threads, closer]
 
