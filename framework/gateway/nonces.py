@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import sqlite3
 import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, insert
@@ -28,6 +30,7 @@ from framework.errors import Unauthorized, Unavailable
 from framework.storage.db import Database
 from framework.storage.schema import nonces
 
+_SQLITE_INSERT = "INSERT INTO nonces (orig, nonce, seen_at) VALUES (?, ?, ?)"
 MAX_WAIT = 5.0  # seconds a nonce write may wait for the database before a 503
 
 
@@ -39,18 +42,37 @@ class NonceStore:
         self.keep = dt.timedelta(seconds=2 * window)
         self._next_cleanup = 0.0
         self._cleanup_lock = threading.Lock()
-        self._write_lock = write_lock or threading.Lock()
+        # Only SQLite needs writes serialised (the gateway passes a lock for it).
+        self._write_lock: AbstractContextManager[Any] = write_lock or nullcontext()
         self._engine: Engine = _fail_fast_engine(db) if db.is_sqlite else db.engine
 
     def remember(self, orig: str, nonce: str) -> None:
         """Record ``nonce`` for ``orig``; raise Unauthorized if it was already seen."""
         now = dt.datetime.now(dt.UTC)
         try:
-            self._write(lambda conn: conn.execute(insert(nonces),
-                                                  {"orig": orig, "nonce": nonce, "seen_at": now}))
+            if self.db.is_sqlite:
+                self._write_sqlite(orig, nonce, now)
+            else:
+                self._write(lambda conn: conn.execute(insert(nonces),
+                                                      {"orig": orig, "nonce": nonce, "seen_at": now}))
         except IntegrityError:
             raise Unauthorized("signature check failed: nonce already used (replayed request)") from None
         self._maybe_cleanup(now)
+
+    def _write_sqlite(self, orig: str, nonce: str, now: dt.datetime) -> None:
+        # The one statement of a signed call, on SQLite through the driver directly:
+        # SQLAlchemy's statement and result machinery cost as much as SQLite's work
+        # (~50 µs). seen_at is written in the format SQLAlchemy's DateTime uses there.
+        def insert_row(conn: Any) -> None:
+            raw = conn.connection.driver_connection
+            try:
+                raw.execute(_SQLITE_INSERT, (orig, nonce, now.strftime("%Y-%m-%d %H:%M:%S.%f")))
+            except sqlite3.IntegrityError as exc:
+                raise IntegrityError(_SQLITE_INSERT, None, exc) from None
+            except sqlite3.OperationalError as exc:
+                raise OperationalError(_SQLITE_INSERT, None, exc) from None
+
+        self._write(insert_row)
 
     def cleanup(self, now: dt.datetime | None = None) -> int:
         """Delete expired nonces; return how many."""

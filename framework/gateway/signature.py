@@ -35,7 +35,7 @@ HASHES: dict[str, Any] = {
     "sha256": hashlib.sha256,
     "sha512": hashlib.sha512,
 }
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _AUTH_PARAMS = ("orig", "algo", "timestamp", "nonce", "email", "NameID")
 MAX_NONCE = 128  # the nonces.nonce column; the recipe's nonces are 32 hex characters
 
@@ -115,8 +115,10 @@ def check_timestamp(query: SignedQuery, window: int, now: float | None = None) -
     if not _TIMESTAMP.fullmatch(query.timestamp):
         raise Unauthorized(f"signature check failed: timestamp {query.timestamp[:40]!r} is not "
                            "YYYY-MM-DDTHH:MM:SSZ (UTC)")
-    try:
-        when = dt.datetime.strptime(query.timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    ts = query.timestamp
+    try:  # slicing the fixed format: strptime costs ~10 µs a call
+        when = dt.datetime(int(ts[0:4]), int(ts[5:7]), int(ts[8:10]), int(ts[11:13]), int(ts[14:16]),
+                           int(ts[17:19]), tzinfo=dt.UTC)
     except ValueError:
         raise Unauthorized(f"signature check failed: timestamp {query.timestamp!r} is not a valid "
                            "date") from None

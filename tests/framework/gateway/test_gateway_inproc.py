@@ -62,6 +62,9 @@ def test_expired_nonces_are_cleaned_up(gateway: Any) -> None:
     store = gateway.auth.nonces
     store.remember("o", "old")
     store.remember("o", "fresh")
+    with gateway.raccord.db.engine.connect() as conn:  # written raw on SQLite: same format
+        seen = conn.execute(nonces.select().where(nonces.c.nonce == "fresh")).one().seen_at
+    assert abs((seen.replace(tzinfo=dt.UTC) - dt.datetime.now(dt.UTC)).total_seconds()) < 5
     with gateway.raccord.db.engine.begin() as conn:
         conn.execute(nonces.update().where(nonces.c.nonce == "old")
                      .values(seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=61)))
@@ -181,3 +184,45 @@ def test_sign_command_without_secret_says_what_to_do(monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("GW_NOPE", raising=False)
     result = CliRunner().invoke(cli, ["sign", "http://gw/x", "--orig", "o", "--secret-env", "GW_NOPE"])
     assert result.exit_code == 2 and "GW_NOPE is not set" in result.output
+
+
+# -- nonce store under SQLite write contention -----------------------------------------------
+
+def _hold_write_lock(db_url: str, seconds: float) -> Any:
+    """Another connection (as another process would) holding SQLite's write lock."""
+    import sqlite3
+    import threading
+
+    path = db_url.removeprefix("sqlite:///")
+    started = threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        started.set()
+        time.sleep(seconds)
+        conn.execute("COMMIT")
+        conn.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    started.wait(5)
+    return thread
+
+
+def test_nonce_write_waits_for_another_writer(gateway: Any) -> None:
+    holder = _hold_write_lock(str(gateway.raccord.db.engine.url), 0.1)
+    t0 = time.monotonic()
+    gateway.auth.nonces.remember("o", "while-locked")
+    assert time.monotonic() - t0 >= 0.05
+    holder.join()
+
+
+def test_nonce_store_busy_too_long_is_503(gateway: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from framework.errors import Unavailable
+
+    monkeypatch.setattr("framework.gateway.nonces.MAX_WAIT", 0.05)
+    holder = _hold_write_lock(str(gateway.raccord.db.engine.url), 0.3)
+    with pytest.raises(Unavailable, match="nonce store is busy"):
+        gateway.auth.nonces.remember("o", "too-long")
+    holder.join()
