@@ -45,6 +45,13 @@ def _verify(info: ConnectorInfo, where: str) -> None:
             )
         if setting.secret and setting.variability == "fixed":
             raise PluginError(f"{where}: secret setting {name!r} cannot be 'fixed'")
+    from framework.runtime.schedule import parse_schedule
+
+    for name, job in info.jobs.items():
+        try:
+            parse_schedule(job.schedule)
+        except ValueError as exc:
+            raise PluginError(f"{where}: job {name!r}: {exc}") from None
     for name, spec in info.endpoints.items():
         if not spec.description:
             raise PluginError(f"{where}: endpoint {name!r} needs a description (or a docstring)")

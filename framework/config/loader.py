@@ -214,5 +214,23 @@ def _parse_profile_jobs(table: dict[str, Any], report: Report, path: tuple[str, 
             report.error(jpath, 'expected { schedule = "…", enabled = true|false }')
             continue
         check_keys(report, jpath, body, S.PROFILE_JOB)
+        _check_schedule(body, report, jpath)
         jobs[name] = dict(body)
     return jobs
+
+
+def _check_schedule(body: dict[str, Any], report: Report, jpath: tuple[str, ...]) -> None:
+    from framework.runtime.schedule import parse_schedule
+
+    schedule = body.get("schedule")
+    if schedule is None:
+        return
+    if not isinstance(schedule, str):
+        report.error((*jpath, "schedule"), 'expected a schedule string, e.g. "every 15m" or "30 3 * * *"')
+        return
+    try:
+        parse_schedule(schedule)
+    except ValueError as exc:
+        report.error((*jpath, "schedule"), str(exc))
+    if "enabled" in body and not isinstance(body["enabled"], bool):
+        report.error((*jpath, "enabled"), "expected true or false")

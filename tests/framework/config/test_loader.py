@@ -114,8 +114,8 @@ def test_six_mistakes_are_all_reported_with_their_lines(tmp_path: Path, registry
     ("change", "expected"),
     [
         (('connector = "demo"', 'connector = "dem"'), "unknown connector 'dem'"),
-        (('profiles = ["tickets"]\n\n[instances.metropole.settings', 'profiles = ["ticket"]\n\n[instances.metropole.settings'),
-         "unknown profile 'ticket'"),
+        (('profiles = ["tickets"]\n\n[instances.metropole.settings',
+          'profiles = ["ticket"]\n\n[instances.metropole.settings'), "unknown profile 'ticket'"),
         (('url = "https://gru.example.org"\n', ''), "needs setting 'url', set nowhere"),
         (('page_size = 50', 'page_size = 50\napi_version = "v3"'), None),
         (('categories = ["voirie"]', 'api_version = "v3"'), "fixed setting"),
@@ -123,6 +123,12 @@ def test_six_mistakes_are_all_reported_with_their_lines(tmp_path: Path, registry
         (('reason = "Metz only has one category"', 'reason = ""'), "needs a reason"),
         (('name = "Test"', 'name = "Test'), "TOML syntax"),
         (('review_by = 2027-06-30', 'review_by = "soon"'), "is not a date"),
+        (('page_size = 50', 'page_size = 50\n[profiles.tickets.jobs.refresh]\nschedule = "every fortnight"'),
+         "schedule 'every fortnight' not understood"),
+        (('page_size = 50', 'page_size = 50\n[profiles.tickets.jobs.refresh]\nschedule = "61 * * * *"'),
+         "not a valid cron string"),
+        (('page_size = 50', 'page_size = 50\n[profiles.tickets.jobs.refrsh]\nschedule = "hourly"'),
+         "did you mean 'refresh'"),
         (('[instances.metropole]\nname', '[instances.metropole]\nhosted_by = "metz"\nname'), "cycle"),
     ],
 )
