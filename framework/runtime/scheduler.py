@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -131,6 +132,10 @@ class Scheduler:
             "coalesce": True, "misfire_grace_time": int(self.grace), "max_instances": 1})
         for p in planned:
             aps.add_job(self._fire_safely, p.timing.trigger, args=(p,), id=p.key, name=p.key)
+        # Territory-wide upkeep (journal retention, expired cache): the leader alone runs it,
+        # so it happens once a day whatever the number of processes and machines.
+        aps.add_job(self._maintain, IntervalTrigger(hours=24), id="maintenance", name="maintenance",
+                    next_run_time=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
         aps.start()
         try:
             while not stop.wait(min(self.standby, 5.0)):
@@ -138,6 +143,14 @@ class Scheduler:
                     break
         finally:
             aps.shutdown(wait=True)
+
+    def _maintain(self) -> None:
+        from framework.outbound.retention import purge_expired
+
+        try:
+            log.info("maintenance: purged %s", purge_expired(self.raccord))
+        except Exception as exc:  # tomorrow tries again; do not kill the scheduler thread
+            log.error("maintenance failed: %s", exc)
 
     def _fire_safely(self, p: Planned) -> None:
         try:
