@@ -9,7 +9,7 @@ SQLite has a single writer. Its default busy handler sleeps 1, 2, 5, 10… ms wh
 file is locked by another process — long enough to halve the signed-call throughput
 of two gunicorn workers (measured, docs/benchmarks/gateway.md). On SQLite the store
 therefore writes through its own small engine with ``busy_timeout = 0`` and retries
-a locked write itself after 0.1–5 ms of jittered back-off; the threads of one process
+a locked write itself after 0.1–1 ms of jittered back-off; the threads of one process
 queue on a lock shared with the inbound journal instead of racing on the file lock.
 """
 
@@ -97,7 +97,7 @@ class NonceStore:
                 if time.monotonic() > deadline:
                     raise Unavailable("the nonce store is busy; retry in a moment") from None
             time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, 0.005)
+            delay = min(delay * 2, 0.001)
 
     def _maybe_cleanup(self, now: dt.datetime) -> None:
         mono = time.monotonic()
