@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import multiprocessing
+import os
 import signal
-from typing import Any
+import subprocess
+import sys
+import threading
 
 import click
 
@@ -28,8 +30,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = ctx.obj["config"]
     roles = {"gateway", "worker", "scheduler"} if role == "all" else {role}
-    stop = multiprocessing.get_context("spawn").Event()
-    background = _start_background(config, roles - {"gateway"}, stop)
+    # gunicorn forks its workers from this frame; when a worker exits, its stack unwinds
+    # through the finally below: only the master may stop the background process.
+    master = os.getpid()
+    background = _start_background(config, roles - {"gateway"})
     try:
         if "gateway" in roles:
             from framework.gateway.server import serve as run_gateway
@@ -38,34 +42,45 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
                        err=True)
             run_gateway(config, host=host, port=port, workers=workers, threads=threads)
         elif background is not None:
-            background.join()
+            # Without gunicorn nobody handles SIGTERM: turn it into SystemExit so the
+            # finally below stops the background process instead of orphaning it.
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            background.wait()
     finally:
-        stop.set()
-        if background is not None:
-            background.join(timeout=15)
+        if background is not None and os.getpid() == master:
+            background.terminate()  # SIGTERM: the roles finish the job in hand, then stop
+            try:
+                background.wait(30)
+            except subprocess.TimeoutExpired:
+                background.kill()
+                background.wait()
 
 
-def _start_background(config: str, roles: set[str], stop: Any) -> Any:
+def _start_background(config: str, roles: set[str]) -> subprocess.Popen[bytes] | None:
     """Job workers and the scheduler belong to the runtime; start them if it is there.
 
-    They run in a separate *spawned* process: the gunicorn master forks its workers,
-    and a fork must not copy live scheduler threads or database connections."""
+    They run in a separate process started fresh (not forked, not multiprocessing):
+    the gunicorn master forks its workers, and a fork must not copy live scheduler
+    threads, database connections or a multiprocessing child registry."""
     if not roles:
         return None
     if importlib.util.find_spec("framework.runtime.service") is None:
         log.warning("roles %s are not available yet (framework.runtime.service is missing): "
                     "serving the gateway only", ", ".join(sorted(roles)))
         return None
-    process = multiprocessing.get_context("spawn").Process(
-        target=_background_main, args=(config, sorted(roles), stop), name="raccord-background")
-    process.start()
-    return process
+    code = "from framework.cli.serve import background_main; background_main()"
+    return subprocess.Popen([sys.executable, "-c", code, config, ",".join(sorted(roles))])
 
 
-def _background_main(config: str, roles: list[str], stop: Any) -> None:
-    from framework.runtime import service  # type: ignore[attr-defined,unused-ignore]
+def background_main() -> None:
+    """Entry of the background process: ``argv`` = config path, comma-separated roles."""
+    from framework.runtime import service
 
+    config, roles = sys.argv[1], set(sys.argv[2].split(","))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which decides
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    service.start_background(config, set(roles), stop)
+    threads = service.start_background(config, roles, stop)
+    for thread in threads or ():  # they end once ``stop`` is set
+        thread.join()

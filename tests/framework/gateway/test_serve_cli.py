@@ -49,3 +49,21 @@ def test_make_run_starts_with_no_secret_set(tmp_path: Path) -> None:
     out = (tmp_path / "serve.log").read_text()
     assert "cannot authenticate until their secret is set" in out
     assert out.count("cannot authenticate until their secret is set") == 1
+
+
+def test_background_roles_start_and_stop_with_serve(tmp_path: Path) -> None:
+    """`--role worker`: the runtime's roles run in a fresh child process that stops
+    when `serve` gets SIGTERM, without a traceback."""
+    import signal
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RACCORD_")}
+    env["RACCORD_DATABASE_URL"] = f"sqlite:///{tmp_path / 'bg.sqlite3'}"
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "raccord"), "--config", str(EXAMPLE), "serve",
+                             "--role", "worker"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    time.sleep(3)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=40)
+    text = out.decode()
+    assert "Traceback" not in text and "internal error" not in text, text
