@@ -226,3 +226,15 @@ def test_nonce_store_busy_too_long_is_503(gateway: Any, monkeypatch: pytest.Monk
     with pytest.raises(Unavailable, match="nonce store is busy"):
         gateway.auth.nonces.remember("o", "too-long")
     holder.join()
+
+
+def test_job_status_route_dispatches_to_the_runtime_queue(client: Client, gateway: Any) -> None:
+    from framework.runtime.queue import enqueue
+
+    job = enqueue(gateway.raccord.db, "alpha", "echo", "push", {"email": "private@example.org"})
+    resp = client.get(f"/alpha/echo/jobs/{job}")
+    data = body(resp)["data"]
+    assert resp.status_code == 200 and data["id"] == job and data["status"] == "queued"
+    assert "private@example.org" not in resp.get_data(as_text=True)  # no payload shown
+    assert client.get(f"/beta/echo/jobs/{job}").status_code == 404  # another instance sees nothing
+    assert client.get("/alpha/echo/jobs/999999").status_code == 404
