@@ -70,6 +70,9 @@ class Gateway:
             answer = envelope.incident()
             log.exception("incident %s on %s %s", answer.incident, call.method, call.path)
         elapsed = time.perf_counter() - started
+        if call.spec is not None and call.spec.override:
+            # Errors too: whoever reads the answer must know an override produced it.
+            answer.headers.append(("X-Raccord-Override", call.spec.override))
         if call.endpoint is not None:
             self._account(call, environ, answer, elapsed)
         headers = [*answer.headers, ("Content-Length", str(len(answer.body)))]
@@ -143,8 +146,6 @@ class Gateway:
             answer = envelope.success({"job_id": data.job_id, "status": data.status, "url": url}, 202)
         else:
             answer = envelope.success(data)
-        if spec.override:
-            answer.headers.append(("X-Raccord-Override", spec.override))
         return answer
 
     def _body(self, request: Request, spec: EndpointSpec) -> Any:

@@ -118,6 +118,7 @@ plugin = "contrib.gw_test_override"
         assert body(resp) == {"err": 0, "data": {"overridden": True}}
         assert resp.headers["X-Raccord-Override"] == "alpha/echo"
         assert c.get("/alpha/echo/extra").headers["X-Raccord-Override"] == "alpha/echo"
+        assert c.post("/alpha/echo/echo").headers["X-Raccord-Override"] == "alpha/echo"  # a 405 too
         assert "X-Raccord-Override" not in c.get("/alpha/echo/later").headers
         assert "X-Raccord-Override" not in c.get("/beta/echo/echo").headers
         overrides = body(c.get("/alpha/"))["data"]["overrides"]
@@ -129,7 +130,8 @@ plugin = "contrib.gw_test_override"
         with gw.raccord.db.engine.connect() as conn:
             rows = conn.execute(journal.select().order_by(journal.c.id)).all()
         assert [(r.endpoint, r.override) for r in rows] == [
-            ("echo", "alpha/echo"), ("extra", "alpha/echo"), ("later", None), ("echo", None)]
+            ("echo", "alpha/echo"), ("extra", "alpha/echo"), ("echo", "alpha/echo"), ("later", None),
+            ("echo", None)]
         metrics = c.get("/metrics").get_data(as_text=True)
         assert 'endpoint="echo",instance="alpha",override="alpha/echo"' in metrics
         spec = body(c.get("/alpha/openapi.json"))
