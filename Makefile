@@ -33,8 +33,9 @@ typecheck: venv
 check: venv
 	$(BIN)/raccord --config instances.toml check
 
-bench: venv
-	$(BIN)/python -m bench
+bench: venv  ## every benchmark; each writes its table under docs/benchmarks/
+	for b in check_territory gateway outbound_overhead queue_throughput scheduler_spread soap_memory; do \
+	  $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

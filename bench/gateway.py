@@ -15,13 +15,6 @@ Writes docs/benchmarks/gateway.md.
 
 from __future__ import annotations
 
-import sys
-
-# Run as `python bench/gateway.py`, the script's folder comes first on sys.path, where
-# a bench module named like a standard one (bench/queue.py) would shadow it.
-if sys.path and sys.path[0] == __import__("os").path.dirname(__import__("os").path.abspath(__file__)):
-    sys.path.pop(0)
-
 import argparse
 import base64
 import datetime as dt
@@ -34,6 +27,7 @@ import secrets
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.parse

@@ -1,4 +1,4 @@
-"""The trivial connector bench/queue.py runs: a job that does nothing but return."""
+"""The trivial connector bench/queue_throughput.py runs: a job that does nothing but return."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Job queue throughput: jobs enqueued and processed per second, SQLite and PostgreSQL,
 with 1, 2 and 4 worker processes. Writes docs/benchmarks/queue.md.
 
-    .venv/bin/python bench/queue.py [--jobs 4000] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/queue_throughput.py [--jobs 4000] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 The job does nothing (returns its payload's number), so this measures the queue's
 own cost: claim (batches of 20 under a lease), run, record the result, per job.
@@ -12,11 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this file's directory would come first on sys.path and this
-# module would shadow the standard library's ``queue`` (which multiprocessing uses).
-HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if p not in (HERE, "")]
-ROOT = Path(HERE).parent
+ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
