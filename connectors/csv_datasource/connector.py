@@ -31,6 +31,7 @@ class CsvDatasource(Connector):
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
         self._rows: list[dict[str, Any]] | None = None
+        self._folded: dict[int, str] = {}
         self._mtime = 0.0
         self._lock = threading.Lock()
 
@@ -40,6 +41,10 @@ class CsvDatasource(Connector):
 
     def rows(self) -> list[dict[str, Any]]:
         """All items, re-read when the file changes."""
+        return self._load()[0]
+
+    def _load(self) -> tuple[list[dict[str, Any]], dict[int, str]]:
+        """Items and their folded texts, as one consistent pair."""
         file = self._file()
         try:
             mtime = file.stat().st_mtime
@@ -49,8 +54,22 @@ class CsvDatasource(Connector):
             if self._rows is None or mtime != self._mtime:
                 raw = read_rows(file, self.settings.delimiter, self.settings.encoding)
                 self._rows = [self._item(r) for r in raw]
+                # Folded once per load, not once per row per call: q filters stay cheap.
+                self._folded = {id(item): fold(str(item["text"])) for item in self._rows}
                 self._mtime = mtime
-            return self._rows
+            return self._rows, self._folded
+
+    @staticmethod
+    def _filter(rows: list[dict[str, Any]], folded: dict[int, str], call: Call) -> list[dict[str, Any]]:
+        id_, q, limit = call.params.get("id"), call.params.get("q"), call.params.get("limit")
+        if limit is not None and limit < 0:
+            raise BadRequest("parameter 'limit' must not be negative")
+        if id_:
+            rows = [r for r in rows if str(r["id"]) == id_]
+        if q:
+            words = fold(q).split()
+            rows = [r for r in rows if all(w in folded.get(id(r), "") for w in words)]
+        return rows if limit is None else rows[:limit]
 
     def _item(self, row: dict[str, str]) -> dict[str, Any]:
         item: dict[str, Any] = dict(row)
@@ -68,7 +87,8 @@ class CsvDatasource(Connector):
         datasource=True,
     )
     def data(self, call: Call) -> list[dict[str, Any]]:
-        return _filter(self.rows(), call.params.get("q"), call.params.get("id"), call.params.get("limit"))
+        rows, folded = self._load()
+        return self._filter(rows, folded, call)
 
     @endpoint(
         description="A named query declared in the 'queries' setting, then q and id filters.",
@@ -89,18 +109,7 @@ class CsvDatasource(Connector):
         criteria = queries[name]
         if not isinstance(criteria, dict):
             raise BadRequest(f"query {name!r} is not a table of column = value")
-        rows = [r for r in self.rows() if all(str(r.get(k, "")) == str(v) for k, v in criteria.items())]
-        return _filter(rows, call.params.get("q"), call.params.get("id"), call.params.get("limit"))
+        rows, folded = self._load()
+        rows = [r for r in rows if all(str(r.get(k, "")) == str(v) for k, v in criteria.items())]
+        return self._filter(rows, folded, call)
 
-
-def _filter(rows: list[dict[str, Any]], q: str | None, id_: str | None, limit: int | None) -> list[dict[str, Any]]:
-    if id_:
-        rows = [r for r in rows if str(r["id"]) == id_]
-    if q:
-        words = fold(q).split()
-        rows = [r for r in rows if all(w in fold(str(r["text"])) for w in words)]
-    if limit is not None:
-        if limit < 0:
-            raise BadRequest("parameter 'limit' must not be negative")
-        rows = rows[:limit]
-    return rows

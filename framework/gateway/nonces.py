@@ -45,6 +45,9 @@ class NonceStore:
         # Only SQLite needs writes serialised (the gateway passes a lock for it).
         self._write_lock: AbstractContextManager[Any] = write_lock or nullcontext()
         self._engine: Engine = _fail_fast_engine(db) if db.is_sqlite else db.engine
+        self._local = threading.local()
+        self._raw_lock = threading.Lock()
+        self._raw_conns: list[sqlite3.Connection] = []
 
     def remember(self, orig: str, nonce: str) -> None:
         """Record ``nonce`` for ``orig``; raise Unauthorized if it was already seen."""
@@ -60,19 +63,39 @@ class NonceStore:
         self._maybe_cleanup(now)
 
     def _write_sqlite(self, orig: str, nonce: str, now: dt.datetime) -> None:
-        # The one statement of a signed call, on SQLite through the driver directly:
-        # SQLAlchemy's statement and result machinery cost as much as SQLite's work
-        # (~50 µs). seen_at is written in the format SQLAlchemy's DateTime uses there.
-        def insert_row(conn: Any) -> None:
-            raw = conn.connection.driver_connection
+        # The one statement of a signed call, on SQLite through a per-thread driver
+        # connection in autocommit mode: SQLAlchemy's pool checkout, BEGIN and COMMIT
+        # cost more than SQLite's own work (~85 µs against ~30 µs, measured).
+        # seen_at is written in the format SQLAlchemy's DateTime uses there.
+        row = (orig, nonce, now.strftime("%Y-%m-%d %H:%M:%S.%f"))
+        deadline = time.monotonic() + MAX_WAIT
+        delay = 0.0001
+        while True:
             try:
-                raw.execute(_SQLITE_INSERT, (orig, nonce, now.strftime("%Y-%m-%d %H:%M:%S.%f")))
+                with self._write_lock:
+                    self._raw().execute(_SQLITE_INSERT, row)
+                return
             except sqlite3.IntegrityError as exc:
                 raise IntegrityError(_SQLITE_INSERT, None, exc) from None
             except sqlite3.OperationalError as exc:
-                raise OperationalError(_SQLITE_INSERT, None, exc) from None
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise Unavailable("the nonce store is busy; retry in a moment") from None
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.001)
 
-        self._write(insert_row)
+    def _raw(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            path = self.db.engine.url.database or ""
+            conn = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=0")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._raw_lock:
+                self._raw_conns.append(conn)
+        return conn
 
     def cleanup(self, now: dt.datetime | None = None) -> int:
         """Delete expired nonces; return how many."""
@@ -81,6 +104,10 @@ class NonceStore:
         return int(result.rowcount or 0)
 
     def close(self) -> None:
+        with self._raw_lock:
+            for conn in self._raw_conns:
+                conn.close()
+            self._raw_conns.clear()
         if self._engine is not self.db.engine:
             self._engine.dispose()
 
