@@ -86,3 +86,14 @@ def test_every_endpoint_has_a_description_and_examples(info: ConnectorInfo, name
             assert param.example is not None, f"{info.id}.{name}: required {param.name} needs an example"
     if spec.body_schema is not None:
         assert spec.body_example is not None, f"{info.id}.{name}: a body schema needs a body example"
+
+
+def test_readme_shows_the_current_costs_of_the_example() -> None:
+    from click.testing import CliRunner
+
+    from framework.cli import cli
+
+    result = CliRunner().invoke(cli, ["--config", str(ROOT / "instances.toml"), "costs", "--width", "132"])
+    assert result.exit_code == 0, result.output
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert result.output.rstrip() in readme, "README's costs table is stale: paste `raccord costs --width 132`"
