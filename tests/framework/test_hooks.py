@@ -55,7 +55,7 @@ def test_raccord_register_connectors_adds_types_and_refuses_duplicates() -> None
 
     twin.raccord_register_connectors = raccord_register_connectors  # type: ignore[attr-defined]
     pm = make_plugin_manager(plugins=[demo_connector, twin], entry_points=False)
-    with pytest.raises(PluginError, match="already registered by tests.framework.demo_connector"):
+    with pytest.raises(PluginError, match=r"already registered by tests\.framework\.demo_connector"):
         load_registry(pm)
 
 
