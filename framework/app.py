@@ -7,6 +7,7 @@ the command line and the HTTP gateway both go through it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import types
@@ -128,6 +129,7 @@ class Raccord:
             endpoints, jobs = override.endpoints, override.jobs
             for name, func in override.extensions.items():
                 setattr(obj, name, types.MethodType(func, obj))
+        endpoints = _flag_override(binding, override, endpoints)
         self.outbound.add_health_job(binding, jobs)
         return Bound(binding, obj, endpoints, jobs, override)
 
@@ -162,6 +164,23 @@ class Raccord:
             bound.connector.http.close()
         self.outbound.close()  # flushes the journal: before the engine goes
         self.db.dispose()
+
+
+def _flag_override(binding: Binding, override: OverrideBuilder | None,
+                   endpoints: Mapping[str, EndpointSpec]) -> dict[str, EndpointSpec]:
+    """Mark the endpoints whose answers an override may change.
+
+    A replaced or added endpoint is marked by the builder. A replaced extension or a
+    per-instance value of a shared setting can change any endpoint of the binding, so
+    then every endpoint carries the override's id (gateway header, journal, metrics).
+    """
+    decl = binding.override
+    broad = decl is not None and (bool(decl.settings) or (override is not None and bool(override.extensions)))
+    if not broad:
+        return dict(endpoints)
+    assert decl is not None
+    return {name: spec if spec.override else dataclasses.replace(spec, override=decl.id)
+            for name, spec in endpoints.items()}
 
 
 def _match_path(spec: EndpointSpec, path: str) -> dict[str, str]:

@@ -43,11 +43,13 @@ def free_port() -> int:
 class Live:
     """A gateway under gunicorn in a subprocess."""
 
-    def __init__(self, config: Path, db_url: str, workers: int = 2) -> None:
+    def __init__(self, config: Path, db_url: str, workers: int = 2, preamble: str = "") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_url = db_url
-        code = ("import sys; from framework.gateway.server import serve; "
+        # ``preamble`` runs in the server's master before the workers fork (tests use it to
+        # serve a test module as a contrib.* override).
+        code = (f"{preamble}\nimport sys; from framework.gateway.server import serve; "
                 f"serve({str(config)!r}, host='127.0.0.1', port={self.port}, workers={workers}, "
                 f"threads=4, plugins=['tests.framework.gateway.fakes'], database_url={db_url!r})")
         env = {**os.environ, **fakes.SECRETS, "PYTHONPATH": str(ROOT)}
