@@ -9,14 +9,13 @@ import click
 @click.pass_context
 def scheduler(ctx: click.Context) -> None:
     """Enqueue each binding's periodic jobs on schedule until interrupted."""
-    import logging
     import signal
     import threading
 
     from framework.cli import open_runtime
+    from framework.logs import configure as configure_logging
     from framework.runtime.scheduler import Scheduler
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging()
     runtime = open_runtime(ctx)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

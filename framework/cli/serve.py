@@ -27,7 +27,8 @@ ROLES = ("all", "gateway", "worker", "scheduler")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, role: str) -> None:
     """Serve every instance's endpoints over HTTP (stop with Ctrl-C or SIGTERM)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from framework.logs import configure as configure_logging
+    configure_logging()
     config = ctx.obj["config"]
     roles = {"gateway", "worker", "scheduler"} if role == "all" else {role}
     # gunicorn forks its workers from this frame; when a worker exits, its stack unwinds
@@ -77,7 +78,8 @@ def background_main() -> None:
     from framework.runtime import service
 
     config, roles = sys.argv[1], set(sys.argv[2].split(","))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from framework.logs import configure as configure_logging
+    configure_logging()
     stop = threading.Event()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which decides
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -10,14 +10,13 @@ import click
 @click.pass_context
 def worker(ctx: click.Context, threads: int | None) -> None:
     """Claim and run queued jobs until interrupted."""
-    import logging
     import threading
 
     from framework.cli import open_runtime
+    from framework.logs import configure as configure_logging
     from framework.runtime.service import DEFAULT_WORKERS
     from framework.runtime.worker import run_worker
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging()
     runtime = open_runtime(ctx)
     stop = threading.Event()
     count = threads or int(runtime.territory.runtime.get("workers", DEFAULT_WORKERS))
