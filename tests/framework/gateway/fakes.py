@@ -10,7 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from werkzeug.serving import make_server
@@ -107,10 +107,15 @@ def upstream_app(environ: dict[str, Any], start_response: Any) -> Any:
     return resp(environ, start_response)
 
 
-@contextmanager
-def fake_upstream() -> Iterator[str]:
+def fake_upstream() -> AbstractContextManager[str]:
     """The fake business server on a free loopback port; yields its base URL."""
-    server = make_server("127.0.0.1", 0, upstream_app, threaded=True)
+    return serve_wsgi(upstream_app)
+
+
+@contextmanager
+def serve_wsgi(app: Any) -> Iterator[str]:
+    """Serve a WSGI ``app`` on a free loopback port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -4,14 +4,12 @@ flagged with X-Raccord-Override, and no other commune's."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.conftest import ROOT
 from tests.framework.gateway import fakes
@@ -62,14 +60,8 @@ def _ban_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 @pytest.fixture
 def fake_ban() -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, _ban_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with fakes.serve_wsgi(_ban_app) as url:
+        yield url
 
 
 def test_the_example_territory_woippy_override_through_the_gateway(fake_ban: str, tmp_path: Path) -> None:
