@@ -76,8 +76,10 @@ class BaseAdresse(Connector):
     @endpoint(
         description="Addresses matching a text, best first, within the instance's communes.",
         params=[
-            Param("q", str, "the address as typed (at least 3 characters)", "1 rue serpenoise metz",
-                  required=True),
+            Param("q", str, "the address as typed (at least 3 characters); required unless id is given",
+                  "1 rue serpenoise metz"),
+            Param("id", str, "the id of an address this endpoint returned before (w.c.s. re-reads the "
+                  "chosen item by id): answered from the store, without calling the BAN", "57463_0420_00001"),
             Param("limit", int, f"at most this many answers (1 to {MAX_LIMIT}; default: the "
                   "'limit' setting)", 5),
             Param("lat", float, "latitude to favour answers near (with lon)", 49.1193),
@@ -87,6 +89,8 @@ class BaseAdresse(Connector):
         datasource=True,
     )
     def search(self, call: Call) -> list[dict[str, Any]]:
+        if call.params.get("id"):
+            return self._remembered(call.params["id"])
         q = (call.params.get("q") or "").strip()
         if len(q) < 3 or not q[0].isalnum():
             raise BadRequest(f"parameter 'q': {q!r} is too short for the BAN",
@@ -105,14 +109,20 @@ class BaseAdresse(Connector):
     @endpoint(
         description="The address nearest to a point, if it lies within the instance's communes.",
         params=[
-            Param("lat", float, "latitude (WGS84)", 49.1193, required=True),
-            Param("lon", float, "longitude (WGS84)", 6.1757, required=True),
+            Param("lat", float, "latitude (WGS84); required unless id is given", 49.1193),
+            Param("lon", float, "longitude (WGS84); required unless id is given", 6.1757),
             Param("type", str, "only answers of this kind", "housenumber", choices=TYPES),
+            Param("id", str, "the id of an address returned before: answered from the store",
+                  "57463_0420_00001"),
         ],
         datasource=True,
     )
     def reverse(self, call: Call) -> list[dict[str, Any]]:
-        lat, lon = call.params["lat"], call.params["lon"]
+        if call.params.get("id"):
+            return self._remembered(call.params["id"])
+        lat, lon = call.params.get("lat"), call.params.get("lon")
+        if lat is None or lon is None:
+            raise BadRequest("parameters 'lat' and 'lon' are required (or 'id')", hint="e.g. lat=49.1193&lon=6.1757")
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise BadRequest(f"({lat}, {lon}) is not a WGS84 point", hint="lat in [-90, 90], lon in [-180, 180]")
         query: dict[str, Any] = {"lat": lat, "lon": lon}
@@ -175,8 +185,15 @@ class BaseAdresse(Connector):
         query.update(upstream)
         # Filtering here drops answers: ask for more so `limit` in-scope ones remain.
         query["limit"] = limit if upstream or not scope else MAX_LIMIT
-        items = mapping.to_items(self._features(path, query), scope, self.format_label)
-        return items[:limit]
+        items = mapping.to_items(self._features(path, query), scope, self.format_label)[:limit]
+        # Remembered so that w.c.s. can read the chosen item back by its id (the BAN
+        # itself cannot look an address up by id).
+        self.store.put(ADDRESSES, ((i["id"], i["text"], i) for i in items if i.get("id")))
+        return items
+
+    def _remembered(self, ident: str) -> list[dict[str, Any]]:
+        found = self.store.get(ADDRESSES, ident)
+        return [found] if found is not None else []
 
     def _features(self, path: str, query: dict[str, Any]) -> list[dict[str, Any]]:
         url = f"{self.settings.service_url.rstrip('/')}/{path}/"
@@ -190,6 +207,9 @@ class BaseAdresse(Connector):
 
     def health_check(self) -> None:
         self._features("search", {"q": "metz", "limit": 1})
+
+
+ADDRESSES = "addresses"  # store collection of the items served, by id
 
 
 def _limit(asked: int | None, default: int) -> int:

@@ -49,6 +49,30 @@ class RecordStore:
                 conn.execute(insert(records), list(rows.values()))
         return len(rows)
 
+    def put(self, collection: str, items: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
+        """Insert or update ``(key, text, data)`` items, keeping the rest of the collection."""
+        now = dt.datetime.now(dt.UTC)
+        rows = {
+            key: {"instance": self.instance, "profile": self.profile, "collection": collection,
+                  "key": key, "text": fold(text), "data": data, "updated_at": now}
+            for key, text, data in items
+        }
+        if not rows:
+            return 0
+        dialect = self.db.engine.dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+        stmt = upsert(records)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[records.c.instance, records.c.profile, records.c.collection, records.c.key],
+            set_={"text": stmt.excluded.text, "data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
+        )
+        with self.db.engine.begin() as conn:
+            conn.execute(stmt, list(rows.values()))
+        return len(rows)
+
     def get(self, collection: str, key: str) -> dict[str, Any] | None:
         with self.db.engine.connect() as conn:
             row = conn.execute(

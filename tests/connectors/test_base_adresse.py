@@ -356,3 +356,37 @@ def test_arrondissement_codes() -> None:
     assert in_scope("75110", frozenset({"75056"}))
     assert not in_scope("75056", frozenset({"75110"}))
     assert in_scope(None, frozenset()) and not in_scope(None, frozenset({"57463"}))
+
+
+# -- reading a chosen item back by id (what w.c.s. does when it shows a saved form) ---------
+
+
+def test_items_served_can_be_read_back_by_id_without_calling_the_ban(tmp_path: Path, database_url: str) -> None:
+    r = make_raccord(TERRITORY, tmp_path, database_url=database_url)
+    try:
+        with responses.RequestsMock() as mock:
+            mock.get(SEARCH, json=PARIS_NEW)
+            served = call(r, "partout/adresse/search", q="paris")
+            mock.get(SEARCH, json=PARIS_NEW)
+            call(r, "partout/adresse/search", q="paris")  # served twice: stored once, updated
+            mock.get(REVERSE, json=REVERSE_94)
+            nearest = call(r, "chevilly/adresse/reverse", lat="48.76", lon="2.35")
+            calls = len(mock.calls)
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as silent:
+            chosen = served[1]
+            assert call(r, "partout/adresse/search", id=chosen["id"]) == [chosen]
+            assert call(r, "chevilly/adresse/reverse", id=nearest[0]["id"]) == nearest
+            assert call(r, "partout/adresse/search", id="75056_nowhere") == []
+            # Another instance never sees what was served to this one.
+            assert call(r, "paris/adresse/search", id=chosen["id"]) == []
+            assert len(silent.calls) == 0
+        assert calls == 3
+    finally:
+        r.close()
+
+
+def test_search_needs_q_or_id(raccord: Raccord) -> None:
+    with pytest.raises(BadRequest, match="too short"):
+        call(raccord, "partout/adresse/search")
+    with pytest.raises(BadRequest, match="'lat' and 'lon' are required"):
+        call(raccord, "partout/adresse/reverse", lat="48.8")
