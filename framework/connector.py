@@ -44,17 +44,29 @@ class Call:
 
 
 class JobRun:
-    """Handed to a job: its payload and a way to report progress."""
+    """Handed to a job: its payload, its queue id and attempt (None/1 when run by
+    ``raccord sync``), and a way to report progress."""
 
     def __init__(
         self,
         payload: Mapping[str, Any] | None = None,
         progress: Callable[[int, int | None], None] | None = None,
+        job_id: int | None = None,
+        attempt: int = 1,
     ) -> None:
         self.payload: Mapping[str, Any] = payload or {}
+        # A queued job runs at least once: a push derives its Idempotency-Key from the
+        # job id so that the business server can drop a second delivery.
+        self.job_id = job_id
+        self.attempt = attempt
         self._progress = progress
         self.done = 0
         self.total: int | None = None
+
+    @property
+    def idempotency_key(self) -> str | None:
+        """A stable key for this job's side effects (``None`` outside the queue)."""
+        return None if self.job_id is None else f"raccord-job-{self.job_id}"
 
     def advance(self, step: int = 1, total: int | None = None) -> None:
         """Record progress: ``step`` more items done out of ``total`` (if known)."""

@@ -91,7 +91,7 @@ class Worker:
             spec = bound.jobs.get(job.name)
             if spec is None:
                 raise NotFound(f"{job.instance}/{job.profile} has no job {job.name!r}")
-            result = spec.func(bound.connector, JobRun(payload=job.payload))
+            result = spec.func(bound.connector, JobRun(payload=job.payload, job_id=job.id, attempt=job.attempts))
         except Exception as exc:
             # 4xx errors (unknown binding, invalid payload) will not heal by retrying.
             permanent = isinstance(exc, RaccordError) and 400 <= exc.status < 500

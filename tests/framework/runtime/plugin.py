@@ -49,6 +49,10 @@ class QueueTest(Connector):
         return None
 
     @job(schedule="daily")
+    def whoami(self, run: JobRun) -> dict[str, Any]:
+        return {"job_id": run.job_id, "attempt": run.attempt, "key": run.idempotency_key}
+
+    @job(schedule="daily")
     def import_streets(self, run: JobRun) -> dict[str, Any]:
         """Like base_adresse's import: report progress item by item."""
         items = [f"street {i}" for i in range(int(run.payload.get("items", 25)))]

@@ -132,3 +132,11 @@ def test_future_jobs_wait_and_purge_keeps_recent_ones(raccord: Raccord) -> None:
     assert purge(raccord.db, 1) == 0
     assert purge(raccord.db, -1) == 5  # finished "before tomorrow": all five done jobs
     assert [j.status for j in list_jobs(raccord.db)] == ["queued"]
+
+
+def test_a_job_knows_its_id_attempt_and_idempotency_key(raccord: Raccord) -> None:
+    job_id = enqueue(raccord.db, "metz", "q", "whoami", {})
+    Worker(raccord, FAST).run_once()
+    done = get_job(raccord.db, "metz", "q", job_id)
+    assert done is not None and done.status == "done"
+    assert done.result == {"job_id": job_id, "attempt": 1, "key": f"raccord-job-{job_id}"}
