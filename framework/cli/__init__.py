@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as exc:  # a file or directory the user named: say which and why
+        where = f" {exc.filename}" if exc.filename else ""
+        click.echo(f"error:{where}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
     except Exception as exc:  # an incident: say so plainly, keep the detail for debugging
         if os.environ.get("RACCORD_DEBUG"):
             raise

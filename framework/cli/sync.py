@@ -22,6 +22,13 @@ def sync(ctx: click.Context, instance: str, profile: str, job: str) -> None:
     from framework.runtime.sync import run_sync
 
     runtime = open_runtime(ctx)
+    try:
+        if job not in runtime.bound(instance, profile).jobs:  # before drawing a progress bar
+            jobs = ", ".join(sorted(runtime.bound(instance, profile).jobs)) or "none"
+            raise click.ClickException(f"{instance}/{profile} has no job {job!r} (its jobs: {jobs})")
+    except BaseException:
+        runtime.close()
+        raise
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, transient=False) as progress:

@@ -98,3 +98,10 @@ def test_the_installed_command_runs(tmp_path: Path) -> None:
     done = subprocess.run([exe, "--config", str(EXAMPLE), "check", "-q"], capture_output=True, text=True,
                           env=env, timeout=60, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_file_error_names_the_file_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    code, _, err = run(["--config", str(EXAMPLE), "docs", "--out", str(blocker / "docs")], capsys)
+    assert code == 1 and str(blocker) in err and "internal error" not in err
