@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request
 from framework.app import Raccord
 from framework.connector import Accepted
 from framework.declarations import EndpointSpec
-from framework.errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, RaccordError
+from framework.errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, RaccordError, Unauthorized
 from framework.gateway import envelope, metadata
 from framework.gateway.auth import Authenticator, Principal, authorize
 from framework.gateway.envelope import Answer
@@ -93,12 +93,16 @@ class Gateway:
             raise NotFound(f"unknown instance {instance!r}")
         if len(parts) == 1 or (len(parts) == 2 and parts[1] == "openapi.json"):
             _only(call.method, ("GET", "HEAD"))
+            # Documentation is public, but credentials that are given must be valid: a
+            # forged or replayed signature is refused here as everywhere.
+            self.auth.authenticate(environ, instance)
             if len(parts) == 1:
                 return envelope.success(metadata.instance_index(self.raccord, instance))
             return Answer(200, envelope.encode(metadata.openapi(self.raccord, instance)))
         profile = parts[1]
         if len(parts) == 2 or (len(parts) == 3 and parts[2] == ""):
             _only(call.method, ("GET", "HEAD"))
+            self.auth.authenticate(environ, instance)
             return envelope.success(metadata.profile_doc(self.raccord, instance, profile))
         if parts[2] == "jobs" and len(parts) == 4:
             _only(call.method, ("GET", "HEAD"))
@@ -114,6 +118,10 @@ class Gateway:
         binding only (another instance's job is a 404), and ``.public()`` what a caller
         may see. Without the queue module the route answers 404."""
         self.raccord.binding(instance, profile)  # 404 for an unknown binding
+        if principal is None:
+            # Job ids are sequential: without this, anyone could read any binding's results.
+            raise Unauthorized(f"job status of {instance}/{profile} is for its clients: authenticate "
+                               "(Publik signature, X-API-Key header or HTTP basic)")
         try:
             from framework.runtime import queue
         except ImportError:

@@ -233,10 +233,25 @@ def test_nonce_store_busy_too_long_is_503(gateway: Any, monkeypatch: pytest.Monk
 def test_job_status_route_dispatches_to_the_runtime_queue(client: Client, gateway: Any) -> None:
     from framework.runtime.queue import enqueue
 
+    alpha, beta = ({"X-API-Key": fakes.SECRETS[f"GW_{i}_KEY"]} for i in ("ALPHA", "BETA"))
     job = enqueue(gateway.raccord.db, "alpha", "echo", "push", {"email": "private@example.org"})
-    resp = client.get(f"/alpha/echo/jobs/{job}")
+    resp = client.get(f"/alpha/echo/jobs/{job}", headers=alpha)
     data = body(resp)["data"]
     assert resp.status_code == 200 and data["id"] == job and data["status"] == "queued"
     assert "private@example.org" not in resp.get_data(as_text=True)  # no payload shown
-    assert client.get(f"/beta/echo/jobs/{job}").status_code == 404  # another instance sees nothing
-    assert client.get("/alpha/echo/jobs/999999").status_code == 404
+    assert client.get(f"/alpha/echo/jobs/{job}").status_code == 401  # ids are sequential: clients only
+    assert client.get(f"/alpha/echo/jobs/{job}", headers=beta).status_code == 403  # beta's key on alpha
+    assert client.get(f"/beta/echo/jobs/{job}", headers=beta).status_code == 404  # another instance sees nothing
+    assert client.get("/alpha/echo/jobs/999999", headers=alpha).status_code == 404
+
+
+def test_documentation_is_public_but_given_credentials_must_be_valid(client: Client) -> None:
+    assert client.get("/alpha/").status_code == 200
+    assert client.get("/alpha/openapi.json").status_code == 200
+    query = signer.sign("orig=wcs.alpha.test", KEY)
+    assert client.get(f"/alpha/echo/?{query}").status_code == 200
+    replayed = client.get(f"/alpha/echo/?{query}")
+    assert replayed.status_code == 401 and "nonce already used" in body(replayed)["err_desc"]
+    forged = client.get(f"/alpha/?{query[:-6]}AAAA%3D")
+    assert forged.status_code == 401 and "does not match" in body(forged)["err_desc"]
+    assert client.get("/alpha/openapi.json", headers={"X-API-Key": "wrong"}).status_code == 401
