@@ -47,7 +47,7 @@ def _parse_instance(name: str, body: dict[str, Any], report: Report, registry: C
                     profiles: Mapping[str, Profile], base_dir: str) -> Instance:
     path = ("instances", name)
     kind = body.get("kind", "commune")
-    if kind not in S.KINDS:
+    if not isinstance(kind, str) or kind not in S.KINDS:
         report.error((*path, "kind"), f"unknown kind {kind!r}",
                      hint=did_you_mean(str(kind), S.KINDS) or f"use one of {', '.join(sorted(S.KINDS))}")
     used = _parse_profile_list(body.get("profiles", []), report, path, profiles)
@@ -62,14 +62,30 @@ def _parse_instance(name: str, body: dict[str, Any], report: Report, registry: C
         population=_number(body, "population", int, report, path, 0),
         weight=float(_number(body, "weight", float, report, path, 1.0)),
         identity=_parse_identity(body.get("identity", {}), report, path),
-        hosted_by=body.get("hosted_by") if isinstance(body.get("hosted_by"), str) else None,
+        hosted_by=_parse_hosted_by(body, report, path),
         profiles=tuple(used),
         settings=settings,
         clients=_parse_clients(body.get("clients", {}), report, path, name, base_dir),
         overrides=overrides,
-        grants=tuple(g for g in body.get("grants", []) if isinstance(g, str))
-        if isinstance(body.get("grants", []), list) else (),
+        grants=_parse_grants(body.get("grants", []), report, path),
     )
+
+
+def _parse_hosted_by(body: dict[str, Any], report: Report, path: _Path) -> str | None:
+    host = body.get("hosted_by")
+    if host is None or isinstance(host, str):
+        return host
+    report.error((*path, "hosted_by"), f"expected the name of an instance, got {host!r}",
+                 hint='hosted_by = "metropole"')
+    return None
+
+
+def _parse_grants(value: Any, report: Report, path: _Path) -> tuple[str, ...]:
+    if isinstance(value, list) and all(isinstance(g, str) for g in value):
+        return tuple(value)
+    report.error((*path, "grants"), "expected a list of \"<instance>.<client>\" names",
+                 hint='grants = ["metropole.wcs"]')
+    return ()
 
 
 def _number(body: dict[str, Any], key: str, kind: type, report: Report, path: _Path, default: Any) -> Any:
@@ -271,11 +287,11 @@ def _parse_signature(s: dict[str, Any], report: Report, spath: _Path, base_dir: 
         report.error(spath, "a signing client needs orig (the caller's id, w.c.s. uses its host name)")
         return None
     algos = s.get("algos", ["sha256", "sha512"])
-    if not isinstance(algos, list) or any(a not in S.SIGNATURE_ALGOS for a in algos):
+    if not isinstance(algos, list) or not all(isinstance(a, str) and a in S.SIGNATURE_ALGOS for a in algos):
         report.error((*spath, "algos"), f"algos must be a list among {', '.join(sorted(S.SIGNATURE_ALGOS))}")
         algos = ["sha256", "sha512"]
     nonce = s.get("nonce", "required")
-    if nonce not in S.NONCE_POLICIES:
+    if not isinstance(nonce, str) or nonce not in S.NONCE_POLICIES:
         report.error((*spath, "nonce"), f"nonce must be one of {', '.join(sorted(S.NONCE_POLICIES))}")
     if secret is None:
         return None

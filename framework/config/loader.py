@@ -69,7 +69,7 @@ def parse(raw: dict[str, Any], file: str, report: Report, registry: ConnectorReg
     profiles = _parse_profiles(_table(raw, "profiles", report), report, registry, base_dir)
     instances = parse_instances(_table(raw, "instances", report), report, registry, profiles, base_dir)
     triage = territory.get("triage")
-    if triage is not None and triage not in instances:
+    if triage is not None and (not isinstance(triage, str) or triage not in instances):
         report.error(("territory", "triage"), f"triage instance {triage!r} is not defined",
                      hint=did_you_mean(str(triage), instances))
     if not instances:
@@ -102,7 +102,7 @@ def _table(raw: dict[str, Any], key: str, report: Report, path: tuple[str, ...] 
 def _parse_costs(table: dict[str, Any], report: Report) -> CostModel:
     check_keys(report, ("costs",), table, S.COSTS)
     split = table.get("split", "equal")
-    if split not in S.SPLITS:
+    if not isinstance(split, str) or split not in S.SPLITS:
         report.error(("costs", "split"), f"unknown split {split!r}",
                      hint=f"use one of {', '.join(sorted(S.SPLITS))}")
         split = "equal"
