@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from framework.config import sections as S
 from framework.config.bindings import build_bindings
@@ -99,6 +99,9 @@ def _table(raw: dict[str, Any], key: str, report: Report, path: tuple[str, ...] 
     return {}
 
 
+Split = Literal["equal", "population", "weights"]
+
+
 def _parse_costs(table: dict[str, Any], report: Report) -> CostModel:
     check_keys(report, ("costs",), table, S.COSTS)
     split = table.get("split", "equal")
@@ -113,7 +116,7 @@ def _parse_costs(table: dict[str, Any], report: Report) -> CostModel:
         if numbers[key] < 0:
             report.error(("costs", key), "must not be negative")
     platform = parse_cost(table.get("platform", {}), report, ("costs", "platform"))
-    return CostModel(numbers["day_rate_eur"], split, numbers["floor_eur"], platform)
+    return CostModel(numbers["day_rate_eur"], cast(Split, split), numbers["floor_eur"], platform)
 
 
 def parse_cost(value: Any, report: Report, path: tuple[str, ...]) -> Cost:
