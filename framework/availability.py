@@ -43,11 +43,7 @@ def write(db: Database, instance: str, profile: str, *, status: str, since: dt.d
     row: dict[str, Any] = {"instance": instance, "profile": profile, "status": status,
                            "since": since, "reason": reason, "failures": failures,
                            "checked_at": dt.datetime.now(dt.UTC)}
-    if db.is_postgres:
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    stmt = insert(availability).values(row)
+    stmt = db.insert(availability).values(row)
     stmt = stmt.on_conflict_do_update(
         index_elements=["instance", "profile"],
         set_={k: stmt.excluded[k] for k in ("status", "since", "reason", "failures", "checked_at")},

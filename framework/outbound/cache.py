@@ -92,11 +92,7 @@ class ResponseCache:
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
         row = {"instance": instance, "profile": profile, "key": key, "expires_at": expires,
                "data": json.loads(text)}
-        if self.db.is_postgres:
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-        stmt = insert(cache).values(row)
+        stmt = self.db.insert(cache).values(row)
         stmt = stmt.on_conflict_do_update(index_elements=["instance", "profile", "key"],
                                           set_={"expires_at": stmt.excluded.expires_at,
                                                 "data": stmt.excluded.data})

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from framework.runtime.txn import aware, utcnow, write_tx
 from framework.storage.db import Database
@@ -69,8 +68,7 @@ def _row(instance: str, profile: str, name: str, payload: Mapping[str, Any], *, 
 
 
 def _insert_ignoring_duplicates(db: Database) -> Any:
-    dialect = postgresql if db.is_postgres else sqlite
-    return dialect.insert(jobs).on_conflict_do_nothing(
+    return db.insert(jobs).on_conflict_do_nothing(
         index_elements=[jobs.c.instance, jobs.c.profile, jobs.c.idempotency_key])
 
 

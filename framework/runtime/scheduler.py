@@ -19,7 +19,6 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from framework.runtime.leader import Leadership, leadership_for
 from framework.runtime.queue import enqueue
@@ -89,8 +88,7 @@ class Scheduler:
 
     def _remember(self, p: Planned, slot: dt.datetime) -> None:
         row = {"instance": p.instance, "profile": p.profile, "job": p.job, "last_fired": slot}
-        dialect = postgresql if self.raccord.db.is_postgres else sqlite
-        stmt = dialect.insert(schedule_state).values(row).on_conflict_do_update(
+        stmt = self.raccord.db.insert(schedule_state).values(row).on_conflict_do_update(
             index_elements=["instance", "profile", "job"], set_={"last_fired": slot})
         with write_tx(self.raccord.db) as conn:
             conn.execute(stmt)

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
 
 from framework.errors import ConfigError
 
@@ -38,6 +38,13 @@ class Database:
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
+
+    def insert(self, table: Table) -> Any:
+        """An INSERT of this database's dialect: it has ``on_conflict_do_update`` /
+        ``on_conflict_do_nothing`` on both SQLite and PostgreSQL (upserts, idempotency)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        return (postgresql if self.is_postgres else sqlite).insert(table)
 
     def dispose(self) -> None:
         self.engine.dispose()

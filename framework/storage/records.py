@@ -59,12 +59,7 @@ class RecordStore:
         }
         if not rows:
             return 0
-        dialect = self.db.engine.dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-        stmt = upsert(records)
+        stmt = self.db.insert(records)
         stmt = stmt.on_conflict_do_update(
             index_elements=[records.c.instance, records.c.profile, records.c.collection, records.c.key],
             set_={"text": stmt.excluded.text, "data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
