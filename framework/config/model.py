@@ -49,6 +49,10 @@ class SecretRef:
                 f"secret file {path} cannot be read ({exc.strerror})",
                 hint="create it, readable by the service's user only",
             ) from None
+        except UnicodeDecodeError:
+            # Never echo the bytes: they are (part of) the secret.
+            raise Unavailable(f"secret file {path} is not UTF-8 text",
+                              hint="write the secret as one line of UTF-8 text") from None
 
     def available(self) -> bool:
         try:

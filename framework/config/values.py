@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from framework.config.model import SecretRef
@@ -66,6 +67,9 @@ def setting_value(
             hint=setting.description or None,
         )
         return False, None
+    if not finite(value):
+        report.error(path, f"expected a {setting.type_name}, got {value!r} (not a finite number)")
+        return False, None
     if setting.choices is not None and value not in setting.choices:
         choices = ", ".join(repr(c) for c in setting.choices)
         report.error(path, f"{value!r} is not one of {choices}")
@@ -75,10 +79,18 @@ def setting_value(
     return True, value
 
 
+def finite(value: Any) -> bool:
+    """TOML has ``inf`` and ``nan``: no count, cost, weight or timeout can be one."""
+    return not isinstance(value, float) or math.isfinite(value)
+
+
 def expect(report: Report, path: _Path, value: Any, kind: type, what: str) -> bool:
     """Report a wrong type for a framework key (not a connector setting)."""
     if type_ok(kind, value):
-        return True
+        if finite(value):
+            return True
+        report.error(path, f"expected {what}, got {value!r} (not a finite number)")
+        return False
     report.error(path, f"expected {what}, got a {describe_type(value)} ({value!r})")
     return False
 

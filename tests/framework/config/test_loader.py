@@ -162,3 +162,34 @@ def test_secret_file_reference_resolves_relative_to_the_config(tmp_path: Path, r
     assert report.ok and territory is not None
     ref = territory.binding("metropole", "tickets").value("password")
     assert ref.resolve() == "s3cret" and "s3cret" not in repr(ref)
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("population = 120211", "population = 120211\nweight = nan"),
+    ("population = 120211", "population = 120211\nweight = inf"),
+    ("setup_days = 2", "setup_days = inf"),
+    ("yearly_days = 1", "yearly_days = nan"),
+    ("[profiles.tickets]\n", "[costs]\nday_rate_eur = inf\n\n[profiles.tickets]\n"),
+    ("[profiles.tickets]\n", "[costs]\nfloor_eur = nan\n\n[profiles.tickets]\n"),
+    ("[profiles.tickets]\n", "[runtime]\nmax_attempts = nan\n\n[profiles.tickets]\n"),
+    ("page_size = 50", "page_size = 50\nread_timeout = nan"),  # a connector's number setting
+])
+def test_non_finite_numbers_are_errors_with_their_line(tmp_path: Path, registry: ConnectorRegistry,
+                                                       old: str, new: str) -> None:
+    # TOML has inf and nan; a cost model or a weight made of them cannot be computed.
+    assert old in GOOD
+    _, report = load(write(tmp_path, GOOD.replace(old, new, 1)), registry)
+    [error] = report.errors
+    assert "finite" in error.message and error.line is not None
+
+
+def test_secret_file_that_is_not_text_is_unavailable(tmp_path: Path) -> None:
+    from framework.config.model import SecretRef
+    from framework.errors import Unavailable
+
+    (tmp_path / "pw").write_bytes(b"\xff\xfe\x00secret")
+    ref = SecretRef("file", "pw", str(tmp_path))
+    with pytest.raises(Unavailable) as caught:
+        ref.resolve()
+    assert "UTF-8" in caught.value.message and "secret\x00" not in caught.value.message
+    assert not ref.available()
