@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -39,8 +40,9 @@ class Amount:
 
 
 def cost_amount(cost: Cost, day_rate_eur: float) -> Amount:
-    return Amount(days_cost(cost.setup_days + cost.yearly_days, day_rate_eur),
-                  days_cost(cost.yearly_days, day_rate_eur))
+    # Added as decimals: 0.05 + 2.3 is 2.3499999999999996 as floats, a cent off at .5.
+    first = Decimal(str(cost.setup_days)) + Decimal(str(cost.yearly_days))
+    return Amount(days_cost(first, day_rate_eur), days_cost(cost.yearly_days, day_rate_eur))
 
 
 @dataclass(frozen=True)

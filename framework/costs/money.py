@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 
-def days_cost(days: float, day_rate_eur: float) -> int:
+def days_cost(days: float | Decimal, day_rate_eur: float) -> int:
     """``days × rate`` in cents, rounded half up once (``str`` keeps 0.1 exact)."""
     cents = Decimal(str(days)) * Decimal(str(day_rate_eur)) * 100
     return int(cents.quantize(Decimal(1), rounding=ROUND_HALF_UP))

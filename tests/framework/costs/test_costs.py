@@ -131,3 +131,12 @@ def test_review_overdue_is_flagged(tmp_path: Path) -> None:
     territory = load(tmp_path)
     assert compute(territory, today=dt.date(2026, 7, 1)).overrides[0].expired
     assert not compute(territory, today=dt.date(2026, 6, 30)).overrides[0].expired
+
+
+def test_first_year_days_are_added_exactly_before_rounding() -> None:
+    # 0.05 + 2.3 days is 2.3499999999999996 in binary floating point: 2.35 × 612.50 € is
+    # 1 439.375 €, which rounds half up to 143 938 cents (the float sum gave 143 937).
+    from framework.config.model import Cost
+    from framework.costs.compute import cost_amount
+
+    assert cost_amount(Cost(0.05, 2.3), 612.5) == Amount(143_938, 140_875)
