@@ -123,5 +123,12 @@ def apply_override(binding: Binding) -> OverrideBuilder | None:
         raise PluginError(f"override {decl.id}: module {decl.plugin!r} implements no raccord_override hook",
                           )
     builder = OverrideBuilder(binding, decl)
-    pm.hook.raccord_override(override=builder)
+    try:
+        pm.hook.raccord_override(override=builder)
+    except PluginError:
+        raise
+    except Exception as exc:
+        # A bug in the override's own code: `raccord check` reports it at the plugin line.
+        raise PluginError(f"override {decl.id}: {decl.plugin}.raccord_override failed: "
+                          f"{type(exc).__name__}: {exc}") from exc
     return builder

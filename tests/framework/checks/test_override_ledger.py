@@ -170,6 +170,12 @@ cost = { setup_days = 1, yearly_days = 0.5 }
      "    override.replace_job('vanished', lambda self, run: None)\n", "dead override: "),
     ("from framework import hookimpl\n\n@hookimpl\ndef raccord_override(override):\n"
      "    override.set_extension('nope', lambda self, text: text)\n", "dead override: "),
+    # The hook itself fails (a bug in the override, a wrong keyword): an error, not a traceback.
+    ("from framework import hookimpl\n\n@hookimpl\ndef raccord_override(override):\n"
+     "    raise RuntimeError('oops')\n", "raccord_override failed: RuntimeError: oops"),
+    ("from framework import hookimpl\n\n@hookimpl\ndef raccord_override(override):\n"
+     "    override.replace_endpoint('search', lambda self, call: None, colour='red')\n",
+     "raccord_override failed: TypeError"),
 ])
 def test_broken_override_code_is_an_error_at_plugin(tmp_path: Path, contrib_dir: Path, body: str,
                                                     expected: str) -> None:
