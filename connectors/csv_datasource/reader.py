@@ -20,7 +20,13 @@ def read_rows(path: Path, delimiter: str, encoding: str) -> list[dict[str, str]]
     except UnicodeDecodeError:
         raise ConfigError(f"CSV file {path} is not {encoding} text",
                           hint="set the 'encoding' setting (e.g. latin-1)") from None
+    except LookupError:
+        raise ConfigError(f"unknown encoding {encoding!r} for CSV file {path}",
+                          hint="set the 'encoding' setting to a Python codec name, e.g. utf-8 or latin-1") from None
     sample = text[:4096]
+    if delimiter != "auto" and len(delimiter) != 1:
+        raise ConfigError(f"delimiter {delimiter!r} of CSV file {path} is not one character",
+                          hint="set the 'delimiter' setting to ',', ';', a tab, or 'auto'")
     if delimiter == "auto":
         try:
             delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter

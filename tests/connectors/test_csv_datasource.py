@@ -177,3 +177,21 @@ def test_cli_call_error_prints_the_error_envelope(tmp_path: Path, monkeypatch: p
     envelope = json.loads(result.output)
     assert envelope["err"] == 1 and envelope["err_class"] == "raccord.not_found"
     assert "nulle_part" in envelope["err_desc"]
+
+
+@pytest.mark.parametrize(("setting", "expected"), [
+    ('encoding = "utf-9"', "unknown encoding 'utf-9'"),
+    ('delimiter = "||"', "delimiter '||'"),
+    ('delimiter = ""', "delimiter ''"),
+])
+def test_bad_encoding_or_delimiter_setting_is_a_config_error(tmp_path: Path, setting: str,
+                                                            expected: str) -> None:
+    (tmp_path / "communes.csv").write_text(COMMUNES, encoding="utf-8")
+    key, value = setting.split(" = ")
+    r = make_raccord(territory(**{key: value}), tmp_path)
+    try:
+        with pytest.raises(ConfigError) as caught:
+            call(r, "metropole/referentiel/data")
+    finally:
+        r.close()
+    assert expected in caught.value.message
