@@ -13,6 +13,7 @@ from framework import BadRequest
 NUMCLI_RE = re.compile(r"\d{6}")
 REFDET_RE = re.compile(r"[A-Za-z0-9]{6,30}")
 IDOP_RE = re.compile(r"[A-Za-z0-9-]{1,64}")
+EXER_RE = re.compile(r"[0-9]{1,8}")
 MIN_CENTS, MAX_CENTS = 100, 10_000_000  # PayFiP takes 1 € to 100,000 €
 SAISIE = {"production": "W", "test": "T", "activation": "X"}
 RESULTS = {  # resultrans → what it means for the citizen's payment
@@ -45,10 +46,12 @@ def payment_request(body: Any, *, today: dt.date | None = None) -> dict[str, str
                          hint="the payer's email, 6 to 80 characters")
     year = (today or dt.date.today()).year
     exer = body.get("exer", year)
-    if isinstance(exer, bool) or not str(exer).isdigit() or not 2000 <= int(exer) <= year + 1:
+    # ASCII digits only: str.isdigit() also accepts "²" (int() refuses it) and "２０２４".
+    if (isinstance(exer, bool) or not EXER_RE.fullmatch(str(exer))
+            or not 2000 <= int(exer) <= year + 1):
         raise BadRequest(f"field 'exer': {exer!r} is not a budget year",
                          hint=f"a year such as {year}")
-    return {"montant": str(amount), "refdet": refdet, "mel": email, "exer": str(exer),
+    return {"montant": str(amount), "refdet": refdet, "mel": email, "exer": str(int(exer)),
             "objet": normalize_objet(body.get("objet"))}
 
 

@@ -93,6 +93,8 @@ def test_payfip_fault_is_a_502_with_its_code(payfip: Raccord) -> None:
     ({"email": "nobody"}, "email"),
     ({"exer": 1990}, "exer"),
     ({"exer": "20x4"}, "exer"),
+    ({"exer": "²⁰²⁴"}, "exer"),  # str.isdigit() says yes, int() says no
+    ({"exer": "２０２４"}, "exer"),  # full-width digits are not what PayFiP reads
 ])
 def test_validation_errors_name_the_field(payfip: Raccord, server: SoapServer, change: dict[str, object],
                                           field: str) -> None:
@@ -149,3 +151,9 @@ def test_polling_a_pending_payment_does_not_open_the_circuit(payfip: Raccord) ->
     breaker = payfip.bound("metz", "paiement").connector.http.breaker
     assert breaker is not None and breaker.state == "closed"
     assert call(payfip, "metz/paiement/payment", idop="pending")["status"] == "pending"
+
+
+def test_exer_is_sent_as_a_plain_year() -> None:
+    from connectors.payfip import rules
+
+    assert rules.payment_request({**GOOD, "exer": "02024"})["exer"] == "2024"
