@@ -24,6 +24,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float):
         return value if value == value and value not in (float("inf"), float("-inf")) else None
     if isinstance(value, Decimal):
+        if not value.is_finite():  # zeep reads "INF"/"NaN": neither is JSON (as for floats)
+            return None
         # Amounts stay exact when whole; a fractional decimal becomes a JSON number.
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):

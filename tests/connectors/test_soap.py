@@ -138,3 +138,15 @@ def test_a_missing_wsdl_names_the_file(tmp_path: Path, server: SoapServer) -> No
     finally:
         r.close()
     assert "calculator.wsdl" in str(err.value) and getattr(err.value, "status", 0) in (500, 503)
+
+
+@pytest.mark.parametrize("text", ["INF", "-INF", "NaN"])
+def test_a_non_finite_decimal_in_an_answer_is_null(text: str) -> None:
+    # zeep reads xsd:decimal "INF" as Decimal('Infinity'): int() of it raised OverflowError
+    # (a 500), and NaN became a float NaN, which is not JSON.
+    from zeep.xsd.types.builtins import Decimal as XsdDecimal
+
+    from framework.soap.serialize import to_json
+
+    assert to_json({"amount": XsdDecimal().pythonvalue(text), "whole": XsdDecimal().pythonvalue("12.00")}) == {
+        "amount": None, "whole": 12}
