@@ -150,6 +150,10 @@ def _parse_gateway(table: dict[str, Any], report: Report) -> GatewayConfig:
                             ("signature_window_seconds", int, "a number of seconds"),
                             ("public_url", str, "a URL")):
         if key in table and expect(report, ("gateway", key), table[key], kind, what):
+            if kind is int and table[key] <= 0:
+                # 0 or less would refuse every body / every signature (and -2 reads bodies unbounded).
+                report.error(("gateway", key), f"{key} must be positive, not {table[key]}")
+                continue
             kwargs[key] = table[key]
     return GatewayConfig(**kwargs)
 

@@ -193,3 +193,13 @@ def test_secret_file_that_is_not_text_is_unavailable(tmp_path: Path) -> None:
         ref.resolve()
     assert "UTF-8" in caught.value.message and "secret\x00" not in caught.value.message
     assert not ref.available()
+
+
+@pytest.mark.parametrize("setting", ["max_body_bytes = -2", "max_body_bytes = 0", "signature_window_seconds = -30"])
+def test_gateway_limits_must_be_positive(tmp_path: Path, registry: ConnectorRegistry, setting: str) -> None:
+    text = GOOD.replace("[profiles.tickets]\n", f"[gateway]\n{setting}\n\n[profiles.tickets]\n", 1)
+    territory, report = load(write(tmp_path, text), registry)
+    [error] = report.errors
+    assert "must be positive" in error.message and error.line == 6
+    assert territory is not None and territory.gateway.max_body_bytes == 1_048_576
+    assert territory.gateway.signature_window_seconds == 30
