@@ -170,6 +170,8 @@ class Gateway:
                 body = json.loads(raw)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise BadRequest(f"body is not valid JSON: {exc}") from None
+            except RecursionError:  # "[[[[…": a kilobyte is enough
+                raise BadRequest("body is not valid JSON: nested too deeply") from None
         else:
             body = raw.decode("utf-8", "replace")
         if spec.body_schema is not None:
@@ -188,11 +190,16 @@ class Gateway:
                              spec.name if spec is not None else "-", answer.status,
                              override or "", elapsed)
         query = environ.get("QUERY_STRING", "")
+        # The decoded path may hold "?" or "#" (%3F, %23): left as is, redact_url would
+        # take the wrong part for the query and keep an apikey in clear.
+        path = call.path.replace("?", "%3F").replace("#", "%23")
         try:
+            # Caller-chosen names are cut to their columns: PostgreSQL would refuse the
+            # whole batch (everyone's rows) for one over-long value.
             self.journal.record(
-                instance=instance, profile=call.profile,
-                endpoint=(call.endpoint or "")[:128], client=call.client, method=call.method,
-                url=f"{call.path}?{query}" if query else call.path, status=answer.status,
+                instance=instance, profile=call.profile[:64],
+                endpoint=(call.endpoint or "")[:128], client=call.client, method=call.method[:10],
+                url=f"{path}?{query}" if query else path, status=answer.status,
                 duration_ms=round(elapsed * 1000, 3), err_class=answer.err_class,
                 override=override, incident=answer.incident)
         except Exception:  # the answer must not fail because the journal did

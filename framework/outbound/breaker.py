@@ -63,6 +63,13 @@ class CircuitBreaker:
                  f"attempt is in {retry_in:.0f} s; `raccord status` shows every binding",
         )
 
+    def release_probe(self) -> None:
+        """The call let through ended without an outcome (a bug, an interrupt): let the
+        next call probe instead of refusing every call until the process restarts."""
+        with self._lock:
+            if self.state == "half_open":
+                self._probe_out = False
+
     def success(self) -> None:
         with self._lock:
             self.state, self.failures, self._probe_out = "closed", 0, False

@@ -85,9 +85,12 @@ class OutboundHTTP:
         if verify is False:
             raise ConfigError(f"{self.binding_id}: TLS verification cannot be turned off",
                               hint="give the server's CA certificate in the ca_bundle setting")
-        if isinstance(verify, str):
+        if isinstance(verify, str) and verify:
             kwargs["verify"] = verify  # a CA bundle for this call: verification stays on
-        kwargs.setdefault("timeout", self.timeout)
+        # Any other value (None, "", 0…) keeps the session's verification: requests
+        # reads a falsy verify such as "" (an unset ca_bundle setting) as "do not verify".
+        if kwargs.get("timeout") is None:  # requests reads None as "wait forever"
+            kwargs["timeout"] = self.timeout
         if idempotency_key:
             kwargs["headers"] = {**(kwargs.get("headers") or {}), "Idempotency-Key": idempotency_key}
         method = method.upper()
@@ -103,6 +106,10 @@ class OutboundHTTP:
                 error = UpstreamError(f"{_host(url)} answered HTTP {response.status_code}")
         except RaccordError as exc:
             error = exc
+        except BaseException:
+            if self.breaker is not None and not probing:
+                self.breaker.release_probe()
+            raise
         self._account(method, url, response, error, started, probing)
         if error is not None:
             raise error

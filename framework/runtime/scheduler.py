@@ -113,14 +113,17 @@ class Scheduler:
     def run(self, stop: StopSignal) -> None:
         """Lead when the lock is free, stand by otherwise, until ``stop`` is set."""
         while not stop.is_set():
-            if self.leadership.acquire():
-                try:
-                    self._lead(stop)
-                finally:
-                    self.leading = False
-                    self.leadership.release()
-            else:
-                stop.wait(self.standby)
+            try:
+                if self.leadership.acquire():
+                    try:
+                        self._lead(stop)
+                    finally:
+                        self.leading = False
+                        self.leadership.release()
+                    continue
+            except Exception as exc:  # the database went away: stand by, then try again
+                log.error("scheduler stepped down on %s: %s", type(exc).__name__, exc)
+            stop.wait(self.standby)
 
     def _lead(self, stop: StopSignal) -> None:
         self.leading = True

@@ -59,7 +59,7 @@ class Worker:
         self.raccord = raccord
         self.options = options or WorkerOptions()
         # Unique per claim loop: the lease and every later write are checked against it.
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.name = name or _worker_name()
         self.executed = 0
 
     def run(self, stop: StopSignal) -> None:
@@ -68,10 +68,23 @@ class Worker:
         beat.start()
         try:
             while not stop.is_set():
-                if self.run_once(stop) == 0:
+                try:
+                    ran = self.run_once(stop)
+                except Exception as exc:  # the database went away: wait, then claim again
+                    self._lost_track(exc)
+                    ran = 0
+                if ran == 0:
                     stop.wait(self.options.poll_seconds)
         finally:
             beat.join(timeout=self.options.lease_seconds)
+
+    def _lost_track(self, exc: Exception) -> None:
+        # Jobs claimed under the old name may have run without their outcome recorded:
+        # the heartbeat must stop extending their leases, so that they are taken over
+        # when the lease expires (at least once) instead of staying "running" forever.
+        old, self.name = self.name, _worker_name()
+        log.error("worker %s lost the database (%s: %s); continuing as %s", old, type(exc).__name__,
+                  exc, self.name)
 
     def run_once(self, stop: StopSignal | None = None) -> int:
         """Claim one batch and run it; return how many jobs ran."""
@@ -129,6 +142,10 @@ class Worker:
                 lease.extend(self.raccord.db, self.name, self.options.lease_seconds)
             except Exception as exc:  # a database hiccup: the next beat retries
                 log.warning("worker %s could not extend its leases: %s", self.name, exc)
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def run_worker(source: str | Path | Any, stop: StopSignal, *, threads: int = 1, database_url: str | None = None,

@@ -255,3 +255,39 @@ def test_documentation_is_public_but_given_credentials_must_be_valid(client: Cli
     forged = client.get(f"/alpha/?{query[:-6]}AAAA%3D")
     assert forged.status_code == 401 and "does not match" in body(forged)["err_desc"]
     assert client.get("/alpha/openapi.json", headers={"X-API-Key": "wrong"}).status_code == 401
+
+
+def test_overlong_profile_or_method_does_not_lose_other_journal_rows(territory_file: Path,
+                                                                    database_url: str) -> None:
+    """A scanner's 70-character profile or 12-letter method must not fail the batch
+    insert (PostgreSQL enforces column lengths) and with it everyone's rows."""
+    gw = make_gateway(territory_file, database_url)
+    try:
+        client = Client(gw)
+        client.get("/alpha/echo/echo?q=a", headers={"X-API-Key": fakes.SECRETS["GW_ALPHA_KEY"]})
+        assert client.get(f"/alpha/{'p' * 70}/echo").status_code == 404
+        assert client.open("/alpha/echo/echo", method="PROPFINDXYZAB").status_code == 405
+        assert gw.journal.flush() == 3
+        with gw.raccord.db.engine.connect() as conn:
+            rows = [r._mapping for r in conn.execute(journal.select().order_by(journal.c.id))]
+        assert [r["status"] for r in rows] == [200, 404, 405]
+    finally:
+        gw.close()
+
+
+def test_journal_url_redacts_keys_when_the_path_holds_a_question_mark(client: Client, gateway: Any) -> None:
+    key = fakes.SECRETS["GW_ALPHA_KEY"]
+    client.get(f"/alpha/echo/doc/1%3Fx?apikey={key}&q=1")
+    client.get(f"/alpha/echo/doc/1%23x?apikey={key}")
+    gateway.journal.flush()
+    with gateway.raccord.db.engine.connect() as conn:
+        urls = [r.url for r in conn.execute(journal.select().order_by(journal.c.id))]
+    assert len(urls) == 2 and all(key not in u for u in urls), urls
+    assert urls[0].endswith("?apikey=***&q=1") and urls[1].endswith("?apikey=***"), urls
+
+
+def test_deeply_nested_json_body_is_a_400_not_an_incident(client: Client) -> None:
+    resp = client.post("/alpha/echo/items", data=b"[" * 1000,
+                       headers={"Content-Type": "application/json"})
+    assert resp.status_code == 400 and body(resp)["err_class"] == "raccord.bad_request", body(resp)
+    assert "JSON" in body(resp)["err_desc"]

@@ -97,3 +97,29 @@ def test_breaker_lets_a_single_probe_through_when_half_open() -> None:
     breaker.success()
     breaker.before_call()
     assert breaker.state == "closed"
+
+
+def test_a_probe_that_ends_in_a_bug_does_not_keep_the_circuit_shut(server: ScriptedServer) -> None:
+    """The half-open probe may end in an unexpected exception (here the caller's
+    ``accept`` check crashes): the next call must be able to probe again, or the
+    binding stays unavailable until the process restarts."""
+    from framework.outbound import OutboundHTTP
+    from framework.outbound.policy import OutboundPolicy
+
+    breaker = CircuitBreaker("metz/tickets", threshold=1, reset_seconds=0.0)
+    http = OutboundHTTP("metz/tickets", policy=OutboundPolicy(retries=0), breaker=breaker)
+    server.then(Reply(status=500))
+    with pytest.raises(UpstreamError):
+        http.request("GET", f"{server.url}/x")
+    assert breaker.state == "open"
+
+    def crash(response: object) -> bool:
+        raise RuntimeError("bug in the caller's check")
+
+    server.then(Reply(status=500))
+    with pytest.raises(RuntimeError):
+        http.request("GET", f"{server.url}/x", accept=crash)  # the probe
+    server.then(Reply(status=200))
+    assert http.request("GET", f"{server.url}/x").status_code == 200
+    assert breaker.state == "closed"
+    http.close()

@@ -165,3 +165,12 @@ def test_error_messages_never_show_credentials() -> None:
         http.get_json(url)
     assert "s3cret" not in info.value.describe() and "K3Y" not in info.value.describe()
     http.close()
+
+
+def test_explicit_timeout_none_keeps_the_binding_timeout(server: ScriptedServer, http: OutboundHTTP) -> None:
+    # requests reads timeout=None as "wait forever": every outbound call has a timeout.
+    server.then(Reply(delay=1.5))
+    started = time.monotonic()
+    with pytest.raises(UpstreamTimeout, match=r"did not answer within 0.3 s"):
+        http.get_json(f"{server.url}/slow", timeout=None)
+    assert time.monotonic() - started < 0.9

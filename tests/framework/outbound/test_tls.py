@@ -35,3 +35,13 @@ def test_self_signed_server_refused_without_ca_bundle_accepted_with_it(tmp_path:
 def test_missing_ca_bundle_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"ca_bundle .*nope\.pem does not exist"):
         OutboundPolicy.from_settings({"ca_bundle": "nope.pem"}, base_dir=str(tmp_path))
+
+
+def test_empty_verify_string_does_not_turn_verification_off(tmp_path: Path) -> None:
+    # requests treats verify="" as "do not verify"; an unset ca_bundle setting is "".
+    cert, key = self_signed(tmp_path)
+    with ScriptedServer(tls_context(cert, key)) as server:
+        http = OutboundHTTP("metz/tickets", policy=OutboundPolicy(retries=0))
+        with pytest.raises(UpstreamError, match="TLS certificate raccord cannot verify"):
+            http.get_json(f"{server.url}/x", verify="")
+        http.close()

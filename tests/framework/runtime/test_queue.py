@@ -7,6 +7,9 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+from sqlalchemy.exc import OperationalError
+
 from framework import Accepted
 from framework.app import Raccord
 from framework.runtime import lease
@@ -140,3 +143,33 @@ def test_a_job_knows_its_id_attempt_and_idempotency_key(raccord: Raccord) -> Non
     done = get_job(raccord.db, "metz", "q", job_id)
     assert done is not None and done.status == "done"
     assert done.result == {"job_id": job_id, "attempt": 1, "key": f"raccord-job-{job_id}"}
+
+
+def test_a_worker_loop_survives_a_database_hiccup(raccord: Raccord, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed claim (database restarting, locked too long) must not end the loop: the
+    process would go on serving with no worker left."""
+    real_claim, calls = lease.claim, []
+
+    def flaky_claim(*args: object, **kwargs: object) -> list[lease.Claimed]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("claim", {}, Exception("server closed the connection unexpectedly"))
+        return real_claim(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lease, "claim", flaky_claim)
+    stop = threading.Event()
+    job_id = enqueue(raccord.db, "metz", "q", "count", {"n": 7})
+    loop = threading.Thread(target=Worker(raccord, FAST).run, args=(stop,))
+    loop.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            job = get_job(raccord.db, "metz", "q", job_id)
+            if (job is not None and job.status == "done") or not loop.is_alive():
+                break
+            time.sleep(0.02)
+        assert loop.is_alive(), "the worker loop died on one database error"
+        assert get_job(raccord.db, "metz", "q", job_id).status == "done"  # type: ignore[union-attr]
+    finally:
+        stop.set()
+        loop.join(10)

@@ -192,3 +192,35 @@ def test_threads_of_a_background_service_stop_cleanly(config: Path, sqlite_url: 
     for thread in threads:
         thread.join(timeout=15)
         assert not thread.is_alive()
+
+
+def test_a_scheduler_survives_a_database_hiccup(raccord: Raccord) -> None:
+    """A failed lock attempt (PostgreSQL restarting) must not end the scheduler for good."""
+    class Flaky:
+        def __init__(self) -> None:
+            self.attempts = 0
+
+        def acquire(self) -> bool:
+            self.attempts += 1
+            if self.attempts == 1:
+                raise OSError("connection refused")
+            return False
+
+        def still_held(self) -> bool:
+            return False
+
+        def release(self) -> None:
+            pass
+
+    flaky, stop = Flaky(), threading.Event()
+    scheduler = Scheduler(raccord, standby_seconds=0.01, leadership=flaky)
+    loop = threading.Thread(target=scheduler.run, args=(stop,))
+    loop.start()
+    try:
+        deadline = time.monotonic() + 5
+        while flaky.attempts < 3 and loop.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert loop.is_alive() and flaky.attempts >= 3
+    finally:
+        stop.set()
+        loop.join(10)
