@@ -31,6 +31,6 @@ def raccord_check(territory: Territory, registry: ConnectorRegistry, report: Rep
         value = binding.settings["numcli"].value
         if not NUMCLI_RE.fullmatch(str(value)):
             inst, prof = binding.instance.name, binding.profile.name
-            report.error(("instances", inst, "settings", prof, "numcli"),
+            report.error(binding.setting_path("numcli"),
                          f"numcli {value!r} of {inst}/{prof} is not a PayFiP régie number",
                          hint="the DGFiP gives each régie a 6-digit number, e.g. numcli = \"012345\"")

@@ -200,6 +200,17 @@ class Binding:
     def value(self, name: str) -> Any:
         return self.settings[name].value
 
+    def setting_path(self, name: str) -> tuple[str, ...]:
+        """Where the effective value of ``name`` is written in instances.toml (for a
+        finding's file:line): the instance's table, the profile's, or the profile itself
+        when the value is the connector's default."""
+        layer = self.settings[name].source.layer if name in self.settings else "default"
+        if layer == "instance":
+            return ("instances", self.instance.name, "settings", self.profile.name, name)
+        if layer == "profile":
+            return ("profiles", self.profile.name, "settings", name)
+        return ("profiles", self.profile.name)
+
 
 @dataclass(frozen=True)
 class GatewayConfig:

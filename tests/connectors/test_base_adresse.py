@@ -390,3 +390,16 @@ def test_search_needs_q_or_id(raccord: Raccord) -> None:
         call(raccord, "partout/adresse/search")
     with pytest.raises(BadRequest, match="'lat' and 'lon' are required"):
         call(raccord, "partout/adresse/reverse", lat="48.8")
+
+
+def test_check_reports_out_of_range_limits_and_bad_citycodes_with_lines(tmp_path: Path) -> None:
+    from framework.testing import check_text
+
+    text = TERRITORY.replace("limit = 10", "limit = 80").replace(
+        'citycodes = ["75110"]', 'citycodes = [75110, "7511"]')
+    report = check_text(text, tmp_path)
+    messages = [str(f) for f in report.errors]
+    assert any("instances.toml:10: profiles.adresse.settings.limit: limit = 80" in m for m in messages), messages
+    assert sum(":27: instances.paris10.settings.adresse.citycodes:" in m and "is not an INSEE commune code" in m
+               for m in messages) == 2, messages
+    assert len(messages) == 3, messages  # the profile's limit once, not once per instance
