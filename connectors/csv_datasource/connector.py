@@ -8,6 +8,7 @@ from typing import Any
 
 from connectors.csv_datasource.reader import read_rows
 from framework import BadRequest, Call, Connector, NotFound, Param, Setting, endpoint
+from framework.errors import ConfigError
 from framework.storage.records import fold
 
 
@@ -53,6 +54,7 @@ class CsvDatasource(Connector):
         with self._lock:
             if self._rows is None or mtime != self._mtime:
                 raw = read_rows(file, self.settings.delimiter, self.settings.encoding)
+                self._check_columns(file, raw)
                 self._rows = [self._item(r) for r in raw]
                 # Folded once per load, not once per row per call: q filters stay cheap.
                 self._folded = {id(item): fold(str(item["text"])) for item in self._rows}
@@ -70,6 +72,16 @@ class CsvDatasource(Connector):
             words = fold(q).split()
             rows = [r for r in rows if all(w in folded.get(id(r), "") for w in words)]
         return rows if limit is None else rows[:limit]
+
+    def _check_columns(self, file: Path, rows: list[dict[str, str]]) -> None:
+        """An id or text column the file lacks would serve empty ids: say so instead."""
+        if not rows:
+            return
+        for setting in ("id_column", "text_column"):
+            column = self.settings[setting]
+            if column not in rows[0]:
+                raise ConfigError(f"CSV file {file} has no column {column!r} ({setting})",
+                                  hint=f"its columns: {', '.join(rows[0])}; set {setting} to one of them")
 
     def _item(self, row: dict[str, str]) -> dict[str, Any]:
         item: dict[str, Any] = dict(row)

@@ -195,3 +195,27 @@ def test_bad_encoding_or_delimiter_setting_is_a_config_error(tmp_path: Path, set
     finally:
         r.close()
     assert expected in caught.value.message
+
+
+def test_a_column_the_file_lacks_is_a_clear_error(tmp_path: Path) -> None:
+    from framework.errors import ConfigError
+
+    (tmp_path / "communes.csv").write_text("insee,name\n57463,Metz\n", encoding="utf-8")
+    text = f"""
+[profiles.ref]
+connector = "csv_datasource"
+[profiles.ref.settings]
+path = "{tmp_path / 'communes.csv'}"
+id_column = "code"
+text_column = "name"
+
+[instances.metz]
+profiles = ["ref"]
+"""
+    r = make_raccord(text, tmp_path)
+    try:
+        with pytest.raises(ConfigError, match=r"no column 'code' \(id_column\)") as err:
+            call(r, "metz/ref/data")
+        assert err.value.hint is not None and "insee, name" in err.value.hint
+    finally:
+        r.close()
