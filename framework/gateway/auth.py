@@ -50,10 +50,16 @@ class Secrets:
     def get(self, ref: SecretRef, what: str) -> str | None:
         if ref not in self._values:
             try:
-                self._values[ref] = ref.resolve()
+                value: str | None = ref.resolve()
             except Unavailable as exc:
                 log.info("%s cannot authenticate: %s", what, exc.describe())
-                self._values[ref] = None
+                value = None
+            if value is not None and not value.strip():
+                # FOO=${FOO} with FOO unset gives "": an HMAC with an empty key or an
+                # empty password is something anyone can produce.
+                log.warning("%s cannot authenticate: its secret %s is empty", what, ref)
+                value = None
+            self._values[ref] = value
         return self._values[ref]
 
 

@@ -154,4 +154,6 @@ def release(db: Database, worker: str, ids: Iterable[int]) -> int:
 
 def _jsonable(value: Any) -> Any:
     # A job may return dates or other objects: keep what JSON can hold, stringify the rest.
-    return json.loads(json.dumps(value, default=str))
+    # NaN and infinities are not JSON (PostgreSQL refuses them, the gateway cannot send
+    # them): they become null.
+    return json.loads(json.dumps(value, default=str), parse_constant=lambda _: None)

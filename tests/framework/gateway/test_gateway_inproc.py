@@ -291,3 +291,17 @@ def test_deeply_nested_json_body_is_a_400_not_an_incident(client: Client) -> Non
                        headers={"Content-Type": "application/json"})
     assert resp.status_code == 400 and body(resp)["err_class"] == "raccord.bad_request", body(resp)
     assert "JSON" in body(resp)["err_desc"]
+
+
+def test_an_empty_secret_is_not_a_secret(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``FOO=${FOO}`` in a compose file gives an empty variable when FOO is unset: an
+    HMAC with an empty key, or basic auth with an empty password, anyone can produce."""
+    import base64
+
+    for name in ("GW_ALPHA_WCS", "GW_ALPHA_PASS", "GW_ALPHA_KEY"):
+        monkeypatch.setenv(name, "")
+    resp = client.get(f"/alpha/echo/private?{signer.sign('orig=wcs.alpha.test', '')}")
+    assert resp.status_code == 401 and "not configured" in body(resp)["err_desc"], body(resp)
+    token = base64.b64encode(b"portal-alpha:").decode()
+    resp = client.get("/alpha/echo/echo", headers={"Authorization": f"Basic {token}"})
+    assert resp.status_code == 401, body(resp)

@@ -173,3 +173,14 @@ def test_a_worker_loop_survives_a_database_hiccup(raccord: Raccord, monkeypatch:
     finally:
         stop.set()
         loop.join(10)
+
+
+def test_a_result_json_cannot_hold_is_stored_and_the_job_done(raccord: Raccord) -> None:
+    """NaN and infinities are not JSON (PostgreSQL refuses them): storing the result must
+    not fail, or the job would run again and again after its lease."""
+    job_id = enqueue(raccord.db, "metz", "q", "count", {"n": 1})
+    [job] = lease.claim(raccord.db, "w1")
+    assert lease.complete(raccord.db, "w1", job.id, {"ratio": float("nan"), "max": float("inf"), "ok": 1.5})
+    done = get_job(raccord.db, "metz", "q", job_id)
+    assert done is not None and done.status == "done"
+    assert done.result == {"ratio": None, "max": None, "ok": 1.5}
