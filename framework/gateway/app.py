@@ -126,7 +126,8 @@ class Gateway:
             from framework.runtime import queue
         except ImportError:
             raise NotFound("job status is not available: the job queue is not installed") from None
-        if not job_id.isdigit():
+        # ASCII digits only ("²".isdigit() is True), within a 64-bit id column.
+        if not (job_id.isascii() and job_id.isdigit() and len(job_id) <= 18):
             raise NotFound(f"no job {job_id[:40]!r}: job ids are numbers")
         job = queue.get_job(self.raccord.db, instance, profile, int(job_id))
         if job is None:

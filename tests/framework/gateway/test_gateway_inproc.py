@@ -305,3 +305,10 @@ def test_an_empty_secret_is_not_a_secret(client: Client, monkeypatch: pytest.Mon
     token = base64.b64encode(b"portal-alpha:").decode()
     resp = client.get("/alpha/echo/echo", headers={"Authorization": f"Basic {token}"})
     assert resp.status_code == 401, body(resp)
+
+
+@pytest.mark.parametrize("job_id", ["%C2%B2", "9" * 30])
+def test_odd_job_ids_are_a_404_not_an_incident(client: Client, job_id: str) -> None:
+    # "²".isdigit() is True but int("²") fails; SQLite cannot bind an int over 64 bits.
+    resp = client.get(f"/alpha/echo/jobs/{job_id}", headers={"X-API-Key": fakes.SECRETS["GW_ALPHA_KEY"]})
+    assert resp.status_code == 404 and body(resp)["err_class"] == "raccord.not_found", body(resp)
