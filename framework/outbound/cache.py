@@ -28,9 +28,14 @@ from framework.storage.schema import cache
 log = logging.getLogger("raccord.cache")
 
 
-def cache_key(endpoint: str, params: Mapping[str, Any], path: str = "") -> str:
-    """``endpoint:<sha256>`` of the parameters in a stable order (fits in 255 chars)."""
-    normal = json.dumps([path, sorted((str(k), v) for k, v in params.items() if v is not None)],
+def cache_key(endpoint: str, params: Mapping[str, Any], path: str = "",
+              user: Mapping[str, str] | None = None) -> str:
+    """``endpoint:<sha256>`` of the parameters in a stable order (fits in 255 chars).
+
+    The acting user is part of the key: an answer that depends on who asks (their
+    requests, their invoices) is never served to someone else."""
+    normal = json.dumps([path, sorted((str(k), v) for k, v in params.items() if v is not None),
+                         sorted((user or {}).items())],
                         sort_keys=True, default=str, ensure_ascii=False)
     return f"{endpoint[:180]}:{hashlib.sha256(normal.encode()).hexdigest()}"
 

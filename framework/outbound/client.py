@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
 import tenacity
@@ -43,8 +43,12 @@ class OutboundHTTP:
         policy: OutboundPolicy | None = None,
         breaker: CircuitBreaker | None = None,
         journal: JournalWriter | None = None,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self.binding_id = binding_id
+        # The binding's secret values, masked wherever a URL is journaled: a vendor may
+        # take a credential in a query parameter whose name is not a known secret one.
+        self._secrets = tuple(sorted({v for v in secrets if len(v) >= 4}, key=len, reverse=True))
         self.instance, _, self.profile = binding_id.partition("/")
         self.policy = policy or OutboundPolicy(connect_timeout=connect_timeout,
                                                read_timeout=read_timeout, ca_bundle=ca_bundle)
@@ -150,10 +154,17 @@ class OutboundHTTP:
                 self.breaker.failure(error.message)
         if self.journal is not None:
             self.journal.record(instance=self.instance, profile=self.profile, method=method,
-                                url=url, status=response.status_code if response is not None else None,
+                                url=self._masked(_sent_url(response, url)),
+                                status=response.status_code if response is not None else None,
                                 duration_ms=round(duration_ms, 3),
                                 err_class=error.err_class if error else None,
                                 error=error.message if error else None)
+
+    def _masked(self, url: str) -> str:
+        for secret in self._secrets:
+            for form in (secret, quote(secret, safe=""), quote_plus(secret)):
+                url = url.replace(form, "***")
+        return url
 
     def get_json(self, url: str, **kwargs: Any) -> Any:
         """GET and decode JSON; an HTML or malformed answer is an UpstreamError."""
@@ -186,6 +197,12 @@ def decode_json(response: requests.Response) -> Any:
             f"{_host(url)} answered {ctype} instead of JSON",
             hint="check the service URL setting: it may point to a web page, not the API",
         ) from None
+
+
+def _sent_url(response: requests.Response | None, url: str) -> str:
+    """The URL as sent, query parameters included (``params=`` are not in ``url``)."""
+    sent = response.request.url if response is not None and response.request is not None else None
+    return sent or url
 
 
 def _host(url: str) -> str:

@@ -8,9 +8,10 @@ from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from framework import availability
-from framework.config.model import Binding
+from framework.config.model import Binding, SecretRef
 from framework.connector import Call, Connector
 from framework.declarations import EndpointSpec, JobSpec
+from framework.errors import RaccordError
 from framework.outbound.breaker import CircuitBreaker
 from framework.outbound.cache import ResponseCache, cache_key
 from framework.outbound.client import OutboundHTTP
@@ -34,7 +35,8 @@ class OutboundRuntime:
         breaker = CircuitBreaker(binding.id, threshold=policy.breaker_threshold,
                                  reset_seconds=policy.breaker_reset_seconds,
                                  listener=availability.recorder(self.db, inst, prof))
-        return OutboundHTTP(binding.id, policy=policy, breaker=breaker, journal=self.journal)
+        return OutboundHTTP(binding.id, policy=policy, breaker=breaker, journal=self.journal,
+                            secrets=_secret_values(binding))
 
     def add_health_job(self, binding: Binding, jobs: MutableMapping[str, JobSpec]) -> None:
         """Give a binding whose connector defines ``health_check`` the built-in periodic
@@ -45,7 +47,7 @@ class OutboundRuntime:
     def cached(self, binding: Binding, spec: EndpointSpec, call: Call,
                produce: Callable[[], Any]) -> Any:
         """The endpoint's answer from this binding's cache, or ``produce()`` cached."""
-        key = cache_key(spec.name, call.params, call.path)
+        key = cache_key(spec.name, call.params, call.path, call.user)
         return self.cache.get_or_call(binding.instance.name, binding.profile.name, key,
                                       spec.cache_seconds, produce)
 
@@ -60,3 +62,15 @@ class OutboundRuntime:
 
     def close(self) -> None:
         self.journal.close()
+
+
+def _secret_values(binding: Binding) -> tuple[str, ...]:
+    """The binding's secret settings that resolve now (an unset one cannot leak)."""
+    values = []
+    for eff in binding.settings.values():
+        if eff.secret and isinstance(eff.value, SecretRef):
+            try:
+                values.append(eff.value.resolve())
+            except RaccordError:
+                continue
+    return tuple(values)

@@ -59,3 +59,17 @@ def test_errors_and_undeclared_endpoints_are_not_cached(server: ScriptedServer, 
     call(r, "metz/tickets/fetch")  # cache_seconds = 0: always called
     assert server.hits == 4
     r.close()
+
+
+def test_an_answer_is_never_served_to_another_acting_user(server: ScriptedServer, tmp_path: Path,
+                                                          sqlite_url: str) -> None:
+    r = open_runtime(server, tmp_path, sqlite_url)
+    try:
+        server.then(Reply(body={"for": "alice"}), Reply(body={"for": "bob"}))
+        alice, bob = {"email": "alice@example.org"}, {"email": "bob@example.org"}
+        assert r.invoke("metz", "tickets", "lookup", params={"q": "x"}, user=alice)["server"] == {"for": "alice"}
+        assert r.invoke("metz", "tickets", "lookup", params={"q": "x"}, user=bob)["server"] == {"for": "bob"}
+        assert r.invoke("metz", "tickets", "lookup", params={"q": "x"}, user=alice)["server"] == {"for": "alice"}
+        assert server.hits == 2  # alice's second call was a hit, bob's never was
+    finally:
+        r.close()
