@@ -111,9 +111,9 @@ class Authenticator:
         if sig.is_signed(query):
             principal = self._signed(query, instance)
         elif key := str(environ.get(APIKEY_HEADER, "")) or _query_apikey(query):
-            principal = self._apikey(key)
+            principal = self._apikey(key, instance)
         elif (auth := str(environ.get("HTTP_AUTHORIZATION", ""))).lower().startswith("basic "):
-            principal = self._basic(auth[6:])
+            principal = self._basic(auth[6:], instance)
         else:
             return None
         self.check_instance(principal.client, instance)
@@ -148,8 +148,14 @@ class Authenticator:
         return Principal(client, "signature", user or None)
 
     def _match_signature(self, parsed: sig.SignedQuery, candidates: list[Client]) -> Client:
+        # Clients of several instances may share an orig: those whose algorithms allow
+        # this signature are tried; only when none does is the algorithm refused.
+        allowed = [c for c in candidates if c.signature is not None and parsed.algo in c.signature.algos]
+        if not allowed:
+            assert candidates[0].signature is not None
+            sig.check_algo(parsed, candidates[0].signature)
         usable = False
-        for client in candidates:
+        for client in allowed:
             auth = client.signature
             assert auth is not None
             sig.check_algo(parsed, auth)
@@ -165,30 +171,37 @@ class Authenticator:
         raise Unauthorized("signature check failed: signature does not match the query "
                            "(wrong key, or the query was changed after signing)")
 
-    def _apikey(self, key: str) -> Principal:
-        found = None
+    def _apikey(self, key: str, instance: str) -> Principal:
+        found: list[Client] = []
         given = key.encode("utf-8")
         for client in self._keyed:
             assert client.apikey is not None
             secret = self.secrets.get(client.apikey, f"client {client.id}")
             # Compare against every key, without stopping early, in constant time each.
-            if secret is not None and hmac.compare_digest(given, secret.encode("utf-8")) and not found:
-                found = client
-        if found is None:
+            if secret is not None and hmac.compare_digest(given, secret.encode("utf-8")):
+                found.append(client)
+        if not found:
             raise Unauthorized("API key check failed: unknown API key")
-        return Principal(found, "apikey")
+        return Principal(self._prefer(found, instance), "apikey")
 
-    def _basic(self, token: str) -> Principal:
+    def _basic(self, token: str, instance: str) -> Principal:
         try:
             username, _, password = base64.b64decode(token.strip(), validate=True).decode().partition(":")
         except (binascii.Error, ValueError):
             raise Unauthorized("basic auth check failed: malformed Authorization header") from None
+        found = []
         for client in self._by_user.get(username, []):
             assert client.basic is not None
             secret = self.secrets.get(client.basic.password, f"client {client.id}")
             if secret is not None and hmac.compare_digest(password.encode(), secret.encode()):
-                return Principal(client, "basic")
-        raise Unauthorized("basic auth check failed: unknown user or wrong password")
+                found.append(client)
+        if not found:
+            raise Unauthorized("basic auth check failed: unknown user or wrong password")
+        return Principal(self._prefer(found, instance), "basic")
+
+    def _prefer(self, clients: list[Client], instance: str) -> Client:
+        """Of clients sharing one credential (one per instance), the one allowed here."""
+        return next((c for c in clients if self.allowed(c, instance)), clients[0])
 
 
 def authorize(principal: Principal | None, permission: str, what: str) -> None:

@@ -312,3 +312,39 @@ def test_odd_job_ids_are_a_404_not_an_incident(client: Client, job_id: str) -> N
     # "²".isdigit() is True but int("²") fails; SQLite cannot bind an int over 64 bits.
     resp = client.get(f"/alpha/echo/jobs/{job_id}", headers={"X-API-Key": fakes.SECRETS["GW_ALPHA_KEY"]})
     assert resp.status_code == 404 and body(resp)["err_class"] == "raccord.not_found", body(resp)
+
+
+def test_a_credential_shared_by_two_instances_authenticates_on_each(upstream: str, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # One key, one username/password and one orig (with different algorithms) used by
+    # clients of two instances: each instance recognises its own client.
+    monkeypatch.setenv("SHARED_KEY", "one-key-for-two")
+    text = fakes.territory_toml(upstream) + """
+[instances.beta.clients.shared]
+apikey = { env = "SHARED_KEY" }
+basic = { username = "shared", password = { env = "SHARED_KEY" } }
+signature = { orig = "shared.test", secret = { env = "SHARED_KEY" }, algos = ["sha256"] }
+permissions = ["can_access"]
+
+[instances.gamma.clients.shared]
+apikey = { env = "SHARED_KEY" }
+basic = { username = "shared", password = { env = "SHARED_KEY" } }
+signature = { orig = "shared.test", secret = { env = "SHARED_KEY" }, algos = ["sha512"] }
+permissions = ["can_access"]
+"""
+    config = tmp_path / "instances.toml"
+    config.write_text(text, encoding="utf-8")
+    gw = make_gateway(config, f"sqlite:///{tmp_path / 'shared.sqlite3'}")
+    try:
+        client = Client(gw)
+        for inst in ("beta", "gamma"):
+            resp = client.get(f"/{inst}/echo/private", headers={"X-API-Key": "one-key-for-two"})
+            assert resp.status_code == 200 and body(resp)["data"]["client"] == f"{inst}.shared"
+            resp = client.get(f"/{inst}/echo/private", auth=("shared", "one-key-for-two"))
+            assert resp.status_code == 200 and body(resp)["data"]["client"] == f"{inst}.shared"
+        signed = client.get(f"/gamma/echo/private?{signer.sign('orig=shared.test', 'one-key-for-two', algo='sha512')}")
+        assert signed.status_code == 200 and body(signed)["data"]["client"] == "gamma.shared"
+        sha1 = client.get(f"/gamma/echo/private?{signer.sign('orig=shared.test', 'one-key-for-two', algo='sha1')}")
+        assert sha1.status_code == 403 and "not allowed" in body(sha1)["err_desc"]
+    finally:
+        gw.close()

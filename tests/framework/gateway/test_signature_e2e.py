@@ -138,7 +138,8 @@ def test_journal_redacts_signature_and_nonce(live: Live) -> None:
     try:
         for _ in range(50):  # the worker writes its journal in batches, every 0.2 s
             with db.engine.connect() as conn:
-                rows = conn.execute(journal.select().where(journal.c.url.like("%journal-check%"))).all()
+                inbound = journal.select().where(journal.c.url.like("%journal-check%"), journal.c.direction == "in")
+                rows = conn.execute(inbound).all()
             if rows:
                 break
             time.sleep(0.1)
