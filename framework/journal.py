@@ -10,10 +10,12 @@ import atexit
 import datetime as dt
 import logging
 import queue
+import re
 import threading
 import weakref
+from collections.abc import Iterable
 from typing import Any
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 from sqlalchemy import insert
 
@@ -21,6 +23,7 @@ from framework.storage.db import Database
 from framework.storage.schema import journal
 
 log = logging.getLogger("raccord.journal")
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
 
 #: Query parameters whose values are credentials, never written anywhere.
 SECRET_PARAMS = frozenset({"signature", "apikey", "api_key", "key", "token", "access_token",
@@ -39,6 +42,21 @@ def redact_url(url: str) -> str:
         netloc = netloc.rpartition("@")[2]
     query = "&".join(_redact_pair(pair) for pair in parts.query.split("&")) if parts.query else ""
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each secret value replaced by ``***``, as written and URL-encoded."""
+    for secret in secrets:
+        for form in (secret, quote(secret, safe=""), quote_plus(secret)):
+            text = text.replace(form, "***")
+    return text
+
+
+def mask_text(text: str, binding: Any = None) -> str:
+    """Free text (an error, a traceback) with every URL redacted and the binding's
+    secret values masked."""
+    text = _URL.sub(lambda m: redact_url(m.group(0)), text)
+    return mask_secrets(text, binding.secret_values() if binding is not None else ())
 
 
 def _redact_pair(pair: str) -> str:

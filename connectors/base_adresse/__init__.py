@@ -36,12 +36,17 @@ def raccord_check(territory: Territory, registry: ConnectorRegistry, report: Rep
 def _check_binding(binding: Binding, report: Report, seen: set[tuple[str, ...]]) -> None:
     from connectors.base_adresse.connector import MAX_LIMIT
 
+    # A value that failed validation is already reported and absent from the binding.
     for name in ("limit", "streets_limit"):
+        if name not in binding.settings:
+            continue
         value, path = binding.value(name), binding.setting_path(name)
         if not 1 <= value <= MAX_LIMIT and path not in seen:
             seen.add(path)
             report.error(path, f"{name} = {value}: the BAN serves 1 to {MAX_LIMIT} answers",
                          hint=f"set {name} between 1 and {MAX_LIMIT}")
+    if "citycodes" not in binding.settings:
+        return
     path = binding.setting_path("citycodes")
     for code in binding.value("citycodes"):
         if not (isinstance(code, str) and _INSEE.match(code)) and (*path, str(code)) not in seen:

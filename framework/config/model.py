@@ -200,6 +200,21 @@ class Binding:
     def value(self, name: str) -> Any:
         return self.settings[name].value
 
+    def secret_values(self) -> tuple[str, ...]:
+        """The values of this binding's secret settings that resolve now (an unset one
+        cannot leak), longest first, for masking; very short values are left out (masking
+        "a" everywhere would destroy the text, not protect anything)."""
+        values = set()
+        for eff in self.settings.values():
+            if isinstance(eff.value, SecretRef):
+                try:
+                    value = eff.value.resolve()
+                except Unavailable:
+                    continue
+                if len(value) >= 4:
+                    values.add(value)
+        return tuple(sorted(values, key=len, reverse=True))
+
     def setting_path(self, name: str) -> tuple[str, ...]:
         """Where the effective value of ``name`` is written in instances.toml (for a
         finding's file:line): the instance's table, the profile's, or the profile itself

@@ -19,6 +19,7 @@ import json
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from framework.gateway.envelope import Answer
 from framework.gateway.journaling import InboundJournal
 from framework.gateway.metrics import CONTENT_TYPE, Metrics
 from framework.gateway.validation import validate_body
+from framework.journal import mask_text
 
 log = logging.getLogger("raccord.gateway")
 StartResponse = Callable[..., Any]
@@ -66,9 +68,9 @@ class Gateway:
             answer = self._route(call, environ)
         except RaccordError as exc:
             answer = envelope.error(exc)
-        except Exception:
+        except Exception as exc:
             answer = envelope.incident()
-            log.exception("incident %s on %s %s", answer.incident, call.method, call.path)
+            self._log_incident(answer, call, exc)
         elapsed = time.perf_counter() - started
         if call.spec is not None and call.spec.override:
             # Errors too: whoever reads the answer must know an override produced it.
@@ -80,6 +82,13 @@ class Gateway:
         return [answer.body]
 
     # -- routing ----------------------------------------------------------------------
+
+    def _log_incident(self, answer: Answer, call: _CallInfo, exc: Exception) -> None:
+        # The traceback is for the administrator, yet a connector's exception text may
+        # quote a URL with credentials or a secret value: both are masked here too.
+        binding = self.territory.bindings.get((call.instance or "", call.profile or ""))
+        text = mask_text("".join(traceback.format_exception(exc)), binding)
+        log.error("incident %s on %s %s\n%s", answer.incident, call.method, mask_text(call.path), text)
 
     def _route(self, call: _CallInfo, environ: dict[str, Any]) -> Answer:
         parts = call.path.strip("/").split("/") if call.path.strip("/") else []

@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 import tenacity
 from requests.adapters import HTTPAdapter
 
 from framework.errors import ConfigError, RaccordError, UpstreamError, UpstreamTimeout
+from framework.journal import mask_secrets
 from framework.outbound.breaker import CircuitBreaker
 from framework.outbound.journal_writer import JournalWriter
 from framework.outbound.policy import IDEMPOTENT_METHODS, OutboundPolicy
@@ -48,7 +49,7 @@ class OutboundHTTP:
         self.binding_id = binding_id
         # The binding's secret values, masked wherever a URL is journaled: a vendor may
         # take a credential in a query parameter whose name is not a known secret one.
-        self._secrets = tuple(sorted({v for v in secrets if len(v) >= 4}, key=len, reverse=True))
+        self._secrets = secrets
         self.instance, _, self.profile = binding_id.partition("/")
         self.policy = policy or OutboundPolicy(connect_timeout=connect_timeout,
                                                read_timeout=read_timeout, ca_bundle=ca_bundle)
@@ -161,10 +162,7 @@ class OutboundHTTP:
                                 error=error.message if error else None)
 
     def _masked(self, url: str) -> str:
-        for secret in self._secrets:
-            for form in (secret, quote(secret, safe=""), quote_plus(secret)):
-                url = url.replace(form, "***")
-        return url
+        return mask_secrets(url, self._secrets)
 
     def get_json(self, url: str, **kwargs: Any) -> Any:
         """GET and decode JSON; an HTML or malformed answer is an UpstreamError."""

@@ -8,10 +8,9 @@ from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from framework import availability
-from framework.config.model import Binding, SecretRef
+from framework.config.model import Binding
 from framework.connector import Call, Connector
 from framework.declarations import EndpointSpec, JobSpec
-from framework.errors import RaccordError
 from framework.outbound.breaker import CircuitBreaker
 from framework.outbound.cache import ResponseCache, cache_key
 from framework.outbound.client import OutboundHTTP
@@ -36,7 +35,7 @@ class OutboundRuntime:
                                  reset_seconds=policy.breaker_reset_seconds,
                                  listener=availability.recorder(self.db, inst, prof))
         return OutboundHTTP(binding.id, policy=policy, breaker=breaker, journal=self.journal,
-                            secrets=_secret_values(binding))
+                            secrets=binding.secret_values())
 
     def add_health_job(self, binding: Binding, jobs: MutableMapping[str, JobSpec]) -> None:
         """Give a binding whose connector defines ``health_check`` the built-in periodic
@@ -63,14 +62,3 @@ class OutboundRuntime:
     def close(self) -> None:
         self.journal.close()
 
-
-def _secret_values(binding: Binding) -> tuple[str, ...]:
-    """The binding's secret settings that resolve now (an unset one cannot leak)."""
-    values = []
-    for eff in binding.settings.values():
-        if eff.secret and isinstance(eff.value, SecretRef):
-            try:
-                values.append(eff.value.resolve())
-            except RaccordError:
-                continue
-    return tuple(values)
