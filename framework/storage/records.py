@@ -35,28 +35,28 @@ class RecordStore:
             records.c.collection == collection,
         )
 
-    def replace(self, collection: str, items: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
-        """Atomically replace a collection with ``(key, text, data)`` items."""
+    def _rows(self, collection: str, items: Iterable[tuple[str, str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Table rows for ``(key, text, data)`` items; the last item of a key wins."""
         now = dt.datetime.now(dt.UTC)
         rows = {
             key: {"instance": self.instance, "profile": self.profile, "collection": collection,
                   "key": key, "text": fold(text), "data": data, "updated_at": now}
             for key, text, data in items
         }
+        return list(rows.values())
+
+    def replace(self, collection: str, items: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
+        """Atomically replace a collection with ``(key, text, data)`` items."""
+        rows = self._rows(collection, items)
         with self.db.engine.begin() as conn:
             conn.execute(delete(records).where(self._scope(collection)))
             if rows:
-                conn.execute(insert(records), list(rows.values()))
+                conn.execute(insert(records), rows)
         return len(rows)
 
     def put(self, collection: str, items: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
         """Insert or update ``(key, text, data)`` items, keeping the rest of the collection."""
-        now = dt.datetime.now(dt.UTC)
-        rows = {
-            key: {"instance": self.instance, "profile": self.profile, "collection": collection,
-                  "key": key, "text": fold(text), "data": data, "updated_at": now}
-            for key, text, data in items
-        }
+        rows = self._rows(collection, items)
         if not rows:
             return 0
         stmt = self.db.insert(records)
@@ -65,7 +65,7 @@ class RecordStore:
             set_={"text": stmt.excluded.text, "data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
         )
         with self.db.engine.begin() as conn:
-            conn.execute(stmt, list(rows.values()))
+            conn.execute(stmt, rows)
         return len(rows)
 
     def get(self, collection: str, key: str) -> dict[str, Any] | None:
