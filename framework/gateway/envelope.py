@@ -16,6 +16,7 @@ from typing import Any
 from framework.errors import MethodNotAllowed, RaccordError, Unauthorized, envelope_for
 
 JSON_TYPE = "application/json"
+RETRY_AFTER_S = 5  # seconds, when the error does not say (database or binding unavailable)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 Headers = list[tuple[str, str]]
 
@@ -49,6 +50,9 @@ def error(exc: RaccordError) -> Answer:
         answer.headers.append(("Allow", ", ".join(exc.allowed)))
     elif isinstance(exc, Unauthorized):
         answer.headers.append(("WWW-Authenticate", 'Basic realm="raccord", charset="UTF-8"'))
+    elif exc.status == 503:
+        # A retry hint: the caller (w.c.s., a load balancer) retries later, not at once.
+        answer.headers.append(("Retry-After", str(getattr(exc, "retry_after", None) or RETRY_AFTER_S)))
     return answer
 
 
