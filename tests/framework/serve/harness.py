@@ -24,6 +24,7 @@ from tests.conftest import ROOT
 from tests.framework.gateway.conftest import free_port
 
 API_KEY = "serve-test-key-0123456789"
+SIGN_KEY = "serve-test-signing-secret"
 RACCORD = str(Path(sys.executable).parent / "raccord")
 
 
@@ -40,6 +41,9 @@ profiles = ["s"]
 server = "{server}"
 [instances.{name}.clients.wcs]
 apikey = {{ env = "SERVE_TEST_KEY" }}
+permissions = ["can_access"]
+[instances.{name}.clients.portal]
+signature = {{ orig = "portal.{name}.test", secret = {{ env = "SERVE_TEST_SIGN" }} }}
 permissions = ["can_access"]
 """)
     return "".join(blocks)
@@ -78,7 +82,7 @@ class Business:
 def env_for(database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RACCORD_")}
     env.update(RACCORD_DATABASE_URL=database_url, RACCORD_PLUGINS="tests.framework.serve.plugin",
-               SERVE_TEST_KEY=API_KEY, PYTHONPATH=str(ROOT))
+               SERVE_TEST_KEY=API_KEY, SERVE_TEST_SIGN=SIGN_KEY, PYTHONPATH=str(ROOT))
     return env
 
 
@@ -123,6 +127,12 @@ class Serve:
         kw.setdefault("timeout", 10)
         return self.session.post(f"{self.url}/{instance}/s/push", json={"key": key},
                                  headers={"X-API-Key": API_KEY}, **kw)
+
+    def signed_path(self, instance: str = "metz") -> str:
+        """A signed call of ``hello`` (a fresh nonce each time)."""
+        from tests.framework.gateway.signer import sign
+
+        return f"/{instance}/s/hello?" + sign(f"orig=portal.{instance}.test", SIGN_KEY)
 
     def children(self) -> list[int]:
         return children_of(self.proc.pid)

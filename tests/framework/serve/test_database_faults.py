@@ -20,7 +20,7 @@ from framework.runtime.queue import list_jobs
 from framework.storage import open_database
 from framework.storage.db import SQLITE_BUSY_MS
 from tests.framework.serve import plugin
-from tests.framework.serve.harness import API_KEY, write_config
+from tests.framework.serve.harness import API_KEY, SIGN_KEY, write_config
 
 HEADERS = {"X-API-Key": API_KEY}
 
@@ -28,6 +28,7 @@ HEADERS = {"X-API-Key": API_KEY}
 @pytest.fixture(autouse=True)
 def _key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SERVE_TEST_KEY", API_KEY)
+    monkeypatch.setenv("SERVE_TEST_SIGN", SIGN_KEY)
 
 
 def gateway(tmp_path: Path, url: str) -> Any:
