@@ -12,6 +12,9 @@ import pytest
 from framework.gateway.hardening import JsonErrorWorker, redact
 from tests.framework.serve.harness import API_KEY, Serve, business, write_config
 
+# One process runs the module: its tests share one module-scoped server.
+pytestmark = pytest.mark.xdist_group("test_http_hardening")
+
 CANARY = "CANARY-7f3a9c"
 MALFORMED = {
     "bad method": b"G@T /metz/?apikey=" + CANARY.encode() + b" HTTP/1.1\r\nHost: a\r\n\r\n",

@@ -18,6 +18,9 @@ import requests
 from tests.framework.serve.harness import Serve, business, write_config
 from tests.framework.serve.nginx import Nginx, nginx_binary
 
+# One process runs the module: its tests share one module-scoped server.
+pytestmark = pytest.mark.xdist_group("test_nginx")
+
 CONNECTIONS = 200
 
 

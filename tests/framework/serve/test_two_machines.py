@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -26,24 +25,47 @@ from tests.framework.serve.harness import (
 )
 from tests.framework.serve.nginx import Nginx, nginx_binary
 
+# One process runs the module: its tests share one module-scoped server.
+pytestmark = [pytest.mark.xdist_group("test_two_machines"), pytest.mark.postgres]
 
-@pytest.fixture
-def machines(tmp_path: Path, pg_url: str) -> Iterator[tuple[Serve, Serve, Nginx, Business]]:
+
+@pytest.fixture(scope="module")
+def shared_pg(pg_admin_url: str) -> Iterator[str]:
+    """One PostgreSQL database for the module's two machines (the tests share them)."""
+    import uuid
+
+    import psycopg
+
+    name = f"raccord_t_{uuid.uuid4().hex[:12]}"
+    admin = pg_admin_url.replace("+psycopg", "")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{pg_admin_url.rsplit('/', 1)[0]}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def machines(tmp_path_factory: pytest.TempPathFactory,
+             shared_pg: str) -> Iterator[tuple[Serve, Serve, Nginx, Business]]:
+    """Machines A and B started at once on a fresh database (their masters both migrate
+    it: the migration lock makes the second wait), behind nginx."""
     nginx_binary()
+    tmp = tmp_path_factory.mktemp("machines")
     with business() as shop:
-        dirs = [tmp_path / "machine-a", tmp_path / "machine-b"]
+        dirs = [tmp / "machine-a", tmp / "machine-b"]
         for d in dirs:
             d.mkdir()
-        config = write_config(tmp_path, shop.url)
+        config = write_config(tmp, shop.url)
         for d in dirs:
             shutil.copy(config, d / "instances.toml")
-        a = Serve(dirs[0] / "instances.toml", pg_url, wait=False)
-        b = Serve(dirs[1] / "instances.toml", pg_url, wait=False)
+        a = Serve(dirs[0] / "instances.toml", shared_pg, wait=False)
+        b = Serve(dirs[1] / "instances.toml", shared_pg, wait=False)
         front: Nginx | None = None
         try:
             a.wait_ready()
             b.wait_ready()
-            front = Nginx(tmp_path, [f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"])
+            front = Nginx(tmp, [f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"])
             yield a, b, front, shop
         finally:
             if front is not None:
@@ -65,7 +87,8 @@ def test_a_nonce_used_on_one_machine_is_refused_on_the_other(machines: tuple[Ser
 
 
 def test_the_scheduler_lead_moves_to_the_other_machine_and_no_job_runs_twice(
-        machines: tuple[Serve, Serve, Nginx, Business], pg_url: str) -> None:
+        machines: tuple[Serve, Serve, Nginx, Business], shared_pg: str) -> None:
+    """(Runs after the nonce test: it loses one machine.)"""
     a, b, front, shop = machines
     with requests.Session() as s:
         s.trust_env = False
@@ -94,7 +117,7 @@ def test_the_scheduler_lead_moves_to_the_other_machine_and_no_job_runs_twice(
             push(f"after-{i}")  # nginx sends them all to the machine left
         wait_for(lambda: all(shop.pushes()[f"after-{i}"] for i in range(30)), 20, lambda: str(shop.pushes()))
     deliveries = shop.deliveries
-    db = open_database(pg_url, migrate=False)
+    db = open_database(shared_pg, migrate=False)
     try:
         jobs = list_jobs(db, limit=100_000)
     finally:
