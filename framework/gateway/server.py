@@ -81,9 +81,17 @@ def app_from(loaded: Loaded) -> Any:
     """The gateway over an already validated territory (in a worker, after the fork)."""
     from framework.app import Raccord
     from framework.gateway.app import Gateway
-    from framework.storage import open_database
 
-    return Gateway(Raccord(loaded.territory, loaded.registry, open_database(loaded.url), loaded.pm))
+    return Gateway(Raccord(loaded.territory, loaded.registry, gateway_database(loaded.url), loaded.pm))
+
+
+def gateway_database(url: str) -> Any:
+    """The database as a gateway worker opens it: statements bounded to a few seconds,
+    so a hung or locked database is a fast 503 (framework.storage.db)."""
+    from framework.storage import open_database
+    from framework.storage.db import GATEWAY_STATEMENT_TIMEOUT_MS
+
+    return open_database(url, statement_timeout_ms=GATEWAY_STATEMENT_TIMEOUT_MS)
 
 
 class Arbiter(_GunicornArbiter):  # type: ignore[misc]  # gunicorn is untyped

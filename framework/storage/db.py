@@ -29,9 +29,12 @@ _lock = threading.Lock()
 #: SQLite writers wait this long for the single write lock, then fail (a 503): below
 #: the gateway's worker timeout, so a database locked by another process is a fast answer.
 SQLITE_BUSY_MS = 5000
-#: PostgreSQL: connecting, one statement, and waiting for a pooled connection.
+#: PostgreSQL: connecting, one statement, and waiting for a pooled connection. The
+#: gateway's workers use the shorter statement timeout (a call waits for no long query);
+#: jobs and commands the longer one (a big referential import is one long transaction).
 PG_CONNECT_TIMEOUT_S = 5
-PG_STATEMENT_TIMEOUT_MS = 15000
+PG_STATEMENT_TIMEOUT_MS = 60000
+GATEWAY_STATEMENT_TIMEOUT_MS = 5000
 POOL_TIMEOUT_S = 5.0
 #: Seconds a caller is told to wait before retrying when the database is unavailable.
 RETRY_AFTER_S = 5
@@ -132,7 +135,7 @@ def _normalise(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, statement_timeout_ms: int = PG_STATEMENT_TIMEOUT_MS) -> Engine:
     url = _normalise(url)
     kwargs: dict[str, Any] = {"future": True}
     path = ""
@@ -144,7 +147,7 @@ def make_engine(url: str) -> Engine:
     else:
         kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=POOL_TIMEOUT_S,
                       connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S,
-                                    "options": f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS}"})
+                                    "options": f"-c statement_timeout={statement_timeout_ms}"})
     try:
         engine = create_engine(url, **kwargs)
     except Exception as exc:
@@ -170,9 +173,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def open_database(url: str, *, migrate: bool = True) -> Database:
+def open_database(url: str, *, migrate: bool = True,
+                  statement_timeout_ms: int = PG_STATEMENT_TIMEOUT_MS) -> Database:
     """Open (and, once per process and URL, migrate) the database at ``url``."""
-    engine = make_engine(url)
+    engine = make_engine(url, statement_timeout_ms)
     if migrate:
         with _lock:
             if url not in _migrated:

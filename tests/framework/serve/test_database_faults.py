@@ -134,3 +134,38 @@ def test_postgres_unreachable_is_a_fast_503(tmp_path: Path) -> None:
         assert time.monotonic() - started < 10
     finally:
         gw.close()
+
+
+def test_a_hung_postgres_is_a_fast_503_and_readyz_is_bounded(
+        tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another session holds the tables locked (a hung database, as far as raccord can
+    tell): the push waits only the gateway's statement timeout, /readyz only 2 s."""
+    import psycopg
+
+    from framework.gateway.readiness import PROBE_TIMEOUT
+    from framework.gateway.server import gateway_database
+    from framework.runtime import heartbeat
+    from framework.storage.db import GATEWAY_STATEMENT_TIMEOUT_MS
+
+    monkeypatch.setenv(heartbeat.SERVE_ID_ENV, "test:1")  # /readyz then reads the heartbeats too
+    monkeypatch.setenv(heartbeat.EXPECTED_ENV, "worker")
+    pm = make_plugin_manager(plugins=[plugin], entry_points=False)
+    territory, _, registry = check_config(str(write_config(tmp_path, "http://127.0.0.1:9")), pm)
+    gw = Gateway(Raccord(territory, registry, gateway_database(pg_url), pm))
+    holder = psycopg.connect(pg_url.replace("+psycopg", ""))
+    try:
+        client = Client(gw)
+        assert push(client, "before").status_code == 202
+        holder.execute("LOCK TABLE jobs, records IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and "not answering" in ready.json["data"]["database"]
+        assert time.monotonic() - started < PROBE_TIMEOUT + 2
+        started = time.monotonic()
+        assert_unavailable(push(client, "during"))
+        assert time.monotonic() - started < GATEWAY_STATEMENT_TIMEOUT_MS / 1000 + 3
+        holder.rollback()
+        assert push(client, "after").status_code == 202
+    finally:
+        holder.close()
+        gw.close()
