@@ -29,9 +29,9 @@ def test_a_full_bulkhead_refuses_fast_with_a_retry_hint() -> None:
         t.start()
     held.wait()
     started = time.monotonic()
-    with pytest.raises(Unavailable, match=r"metz/tickets is busy: 2 call\(s\) already wait") as info:
-        with bulkhead.slot():
-            pass
+    with pytest.raises(Unavailable, match=r"metz/tickets is busy: 2 call\(s\) already wait") as info, \
+            bulkhead.slot():
+        pass
     assert time.monotonic() - started < 0.5
     assert info.value.status == 503 and info.value.data == {"retry_after": 5}
     assert "retry in 5 s" in (info.value.hint or "")
