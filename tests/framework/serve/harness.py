@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +23,6 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from tests.conftest import ROOT
-from tests.framework.gateway.conftest import free_port
 
 API_KEY = "serve-test-key-0123456789"
 SIGN_KEY = "serve-test-signing-secret"
@@ -93,18 +94,28 @@ class Serve:
                  role: str = "all", wait: bool = True) -> None:
         self.config = config
         self.workdir = workdir or config.parent
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = self.workdir / f"serve-{self.port}.log"
+        self.log = self.workdir / f"serve-{uuid.uuid4().hex[:8]}.log"
         self._out = self.log.open("wb")
+        # Port 0: the kernel picks a free port (no race with other tests for a "free" one);
+        # serve announces the URL once it listens.
         self.proc = subprocess.Popen(
-            [RACCORD, "--config", str(config), "serve", "--port", str(self.port), "--workers", str(workers),
+            [RACCORD, "--config", str(config), "serve", "--port", "0", "--workers", str(workers),
              "--threads", "4", "--role", role],
             cwd=self.workdir, env=env_for(database_url), stdout=self._out, stderr=subprocess.STDOUT)
         self.session = requests.Session()
         self.session.trust_env = False
+        self.port = 0
+        wait_for(self._announced, 60, lambda: self.text()[-3000:])
+        self.url = f"http://127.0.0.1:{self.port}"
         if wait:
             self.wait_ready()
+
+    def _announced(self) -> bool:
+        assert self.proc.poll() is None, self.text()[-3000:]
+        found = re.search(r"raccord gateway on http://127\.0\.0\.1:(\d+)/", self.text())
+        if found:
+            self.port = int(found.group(1))
+        return found is not None
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")

@@ -44,8 +44,15 @@ class Nginx:
         self.prefix = tmp / "nginx"
         for sub in ("logs", "temp"):
             (self.prefix / sub).mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        # A "free" port may be taken by another test before nginx binds it: try again.
+        for _attempt in range(3):
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            if self._start(upstreams):
+                return
+        raise AssertionError(f"nginx did not start: {self.logs()[-2000:]}")
+
+    def _start(self, upstreams: list[str]) -> bool:
         site = self.prefix / "raccord.conf"
         site.write_text(site_config(upstreams, self.port, self.prefix / "logs"), encoding="utf-8")
         temp = self.prefix / "temp"
@@ -70,13 +77,14 @@ http {{
                                capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
         self.proc = subprocess.Popen([binary, "-p", str(self.prefix), "-c", str(self.prefix / "nginx.conf"),
-                                      "-g", "daemon off;"], stderr=subprocess.PIPE)
+                                      "-g", "daemon off;"], stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:
-            assert self.proc.poll() is None, self.proc.stderr.read() if self.proc.stderr else ""
+            if self.proc.poll() is not None:
+                return False  # the port was taken meanwhile (the error log says so)
             try:
                 requests.get(self.url + "/healthz", timeout=1)
-                break
+                return True
             except requests.ConnectionError:
                 assert time.monotonic() < deadline, "nginx did not start"
                 time.sleep(0.1)
@@ -91,5 +99,3 @@ http {{
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
-        if self.proc.stderr:
-            self.proc.stderr.close()

@@ -36,8 +36,15 @@ class PrivateCluster:
         if self.user:
             shutil.chown(self.dir, self.user)
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
+        for attempt in range(3):  # a "free" port may be taken by another test meanwhile
+            try:
+                self.start()
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
+                self.port = free_port()
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-        self.start()
 
     def _run(self, tool: str, *args: str) -> None:
         command = [str(self.bin / tool), *args]
