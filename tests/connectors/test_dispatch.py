@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from framework import BadRequest, Connector, JobRun, NotFound, RequestStore, hookimpl, job
+from framework import BadRequest, Connector, Forbidden, JobRun, NotFound, RequestStore, hookimpl, job
 from framework.app import Raccord, check_config
 from framework.plugins import make_plugin_manager
 from framework.runtime.queue import list_jobs
@@ -254,3 +254,20 @@ def test_redispatch_leaves_requests_triaged_for_other_reasons(metro: Raccord) ->
     bound = metro.bound("metropole", "aiguillage")
     bound.jobs["redispatch"].func(bound.connector, JobRun())
     assert len(call(metro, "metropole/aiguillage/triage")) == 1
+
+
+def test_a_hosted_commune_without_a_grant_is_closed_to_the_multicommunal_instance(tmp_path: Path) -> None:
+    text = (ROOT / "instances.toml").read_text(encoding="utf-8")
+    text = text.replace('boundaries = "data/', f'boundaries = "{ROOT}/data/', 1)
+    woippy = text.index("[instances.woippy]")
+    text = text[:woippy] + text[woippy:].replace('grants = ["communes.wcs"]\n', "", 1)
+    app = make_raccord(text, tmp_path)
+    try:
+        communes = app.caller("communes.wcs")
+        assert app.invoke("vany", "demandes", "inbox", caller=communes) == []
+        with pytest.raises(Forbidden, match="not allowed on instance 'woippy'"):
+            app.invoke("woippy", "demandes", "inbox", caller=communes)
+        with pytest.raises(Forbidden, match="inbox"):  # granted on metz, but not for inboxes
+            app.invoke("metz", "demandes", "inbox", caller=app.caller("metropole.wcs"))
+    finally:
+        app.close()
