@@ -20,7 +20,6 @@ from framework import (
     Param,
     Request,
     Setting,
-    Unavailable,
     endpoint,
     job,
     notify_dispatched,
@@ -110,7 +109,10 @@ class Dispatch(terr.TerritoryConnector):
         try:
             return load(path, self.settings.boundaries_code_property, self.settings.boundaries_name_property)
         except BoundariesError as exc:
-            raise Unavailable(str(exc), hint="fix the boundaries setting (`raccord check` says more)") from None
+            # `raccord check` reports it; a request is never refused for it: its point
+            # goes to triage (reason no_match) like one without a referential.
+            self.log.error("boundaries unusable, points go to triage: %s", exc)
+            return None
 
     def _geocode(self, address: str) -> list[dict[str, Any]]:
         assert self.ctx.invoke is not None

@@ -4,7 +4,9 @@ adds the oldcitycode of a merged commune), replayed with ``responses``."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import responses
 from framework import JobRun
 from framework.app import Raccord
 from framework.testing import call, make_raccord
+from tests.conftest import ROOT
 from tests.connectors.test_base_adresse import ban
 
 URL = "https://ban.test"
@@ -152,3 +155,19 @@ def test_the_redispatch_job_runs_every_five_minutes() -> None:
     from framework.connector import describe
 
     assert describe(Dispatch).jobs["redispatch"].schedule == "every 5m"
+
+
+def test_an_unreadable_boundaries_file_sends_points_to_triage_without_losing_them(tmp_path: Path) -> None:
+    boundaries = tmp_path / "communes.geojson"
+    shutil.copy(ROOT / "data" / "metz_metropole_communes.geojson", boundaries)
+    (tmp_path / "other").mkdir()
+    text = TERRITORY.replace("min_score = 0.6", f'min_score = 0.6\nboundaries = "{boundaries}"')
+    app = make_raccord(text, tmp_path / "other")  # valid when checked…
+    try:
+        boundaries.write_text("{}", encoding="utf-8")  # …broken afterwards
+        os.utime(boundaries, (1, 1))
+        answer = app.invoke("metropole", "aiguillage", "route", method="POST",
+                            body={"category": "voirie", "point": {"lon": 6.1757, "lat": 49.1193}})
+    finally:
+        app.close()
+    assert answer["status"] == "triage" and answer["triage"]["reason"] == "no_match"
