@@ -28,6 +28,10 @@ class AnswerTooLarge(UpstreamError):
 
 def read_body(response: requests.Response, cap: int) -> None:
     """Read ``response``'s whole body (at most ``cap`` bytes) into ``response.content``."""
+    if response._content is not False:  # type: ignore[attr-defined]  # already read (a stub adapter)
+        if len(response._content or b"") > cap:  # type: ignore[attr-defined]
+            raise _too_large(response, cap, "sent more")
+        return
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > cap:
         response.close()
