@@ -74,6 +74,12 @@ def write_all(registry: ConnectorRegistry, out: Path) -> list[Path]:
     target = out / "hooks.md"
     target.write_text(hooks_page(), encoding="utf-8")
     written.append(target)
+    from framework.apidoc import api_page, testing_page
+
+    for name, page in (("api.md", api_page()), ("testing.md", testing_page())):
+        target = out / name
+        target.write_text(page, encoding="utf-8")
+        written.append(target)
     for info in registry.values():
         target = out / "connectors" / f"{info.id}.md"
         target.write_text(connector_page(info), encoding="utf-8")

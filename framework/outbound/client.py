@@ -14,19 +14,22 @@ import contextvars
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import requests
 import tenacity
 from requests.adapters import HTTPAdapter
 
-from framework.errors import ConfigError, RaccordError, UpstreamError, UpstreamTimeout
+from framework.errors import ConfigError, NotFound, RaccordError, UpstreamError, UpstreamTimeout
 from framework.journal import mask_secrets
 from framework.outbound.breaker import CircuitBreaker
 from framework.outbound.journal_writer import JournalWriter
 from framework.outbound.policy import IDEMPOTENT_METHODS, OutboundPolicy
 from framework.outbound.retry import make_retrying
+
+#: What a JSON helper does with a 404: an upstream error (502), NotFound (404), or None.
+On404 = Literal["error", "not_found", "none"]
 
 # Set while a health check runs: its calls pass an open breaker (they are the probe)
 # and do not count in it (the health check records one outcome for all of them).
@@ -81,11 +84,17 @@ class OutboundHTTP:
     def request(self, method: str, url: str, *, idempotency_key: str | None = None,
                 accept: Callable[[requests.Response], bool] | None = None,
                 **kwargs: Any) -> requests.Response:
-        """Send a request; raise UpstreamTimeout / UpstreamError on failure or 5xx,
-        Unavailable while the circuit is open. ``idempotency_key`` is sent as the
-        ``Idempotency-Key`` header and makes any method safe to retry. ``accept``
-        says which 5xx answers are a protocol's normal replies (a SOAP fault comes with
-        HTTP 500): those are returned, and count as the server being up."""
+        """Send a request and return the response, whatever its 1xx–4xx status (the
+        connector decides what a 4xx means; the JSON helpers make it an UpstreamError).
+
+        A 5xx is an UpstreamError (502 to the caller), no connection an UpstreamError,
+        no answer in time an UpstreamTimeout (504), an open circuit Unavailable (503).
+        Retries (connection errors, 429, 502, 503, 504; ``Retry-After`` honoured up to
+        ``retry_after_max``) happen only for idempotent methods (GET, HEAD, OPTIONS, PUT,
+        DELETE) or when ``idempotency_key`` is given: it is sent as ``Idempotency-Key``
+        and makes any method safe to retry. ``accept`` says which 5xx answers are a
+        protocol's normal replies (a SOAP fault comes with HTTP 500): those are
+        returned, and count as the server being up."""
         verify = kwargs.pop("verify", True)
         if verify is False:
             raise ConfigError(f"{self.binding_id}: TLS verification cannot be turned off",
@@ -164,10 +173,31 @@ class OutboundHTTP:
     def _masked(self, url: str) -> str:
         return mask_secrets(url, self._secrets)
 
-    def get_json(self, url: str, **kwargs: Any) -> Any:
-        """GET and decode JSON; an HTML or malformed answer is an UpstreamError."""
+    def get_json(self, url: str, *, on_404: On404 = "error", **kwargs: Any) -> Any:
+        """GET ``url`` and decode its JSON answer.
+
+        2xx: the decoded JSON. 3xx/4xx: :class:`~framework.errors.UpstreamError` (502 to
+        the caller: the business server refused what raccord sent, usually a setting to
+        fix), except a 404 with ``on_404="not_found"`` (raises
+        :class:`~framework.errors.NotFound`, a 404 to the caller: "no such ticket") or
+        ``on_404="none"`` (returns ``None``). 5xx, connection errors: retried (GET is
+        idempotent), then UpstreamError; no answer in time: UpstreamTimeout (504). An
+        HTML or malformed answer is an UpstreamError. ``**kwargs`` go to ``requests``
+        (``params``, ``headers``, ``timeout``…)."""
         response = self.request("GET", url, **kwargs)
-        return decode_json(response)
+        return decode_json(response, on_404)
+
+    def post_json(self, url: str, json: Any = None, *, idempotency_key: str | None = None,
+                  on_404: On404 = "error", **kwargs: Any) -> Any:
+        """POST ``json`` to ``url`` and decode the JSON answer (empty answer: ``None``).
+
+        Statuses map as for :meth:`get_json`. A POST is not retried unless it carries an
+        ``idempotency_key`` (sent as ``Idempotency-Key``; pass ``run.idempotency_key``
+        from a queued job), which makes a retry safe for a server that honours it."""
+        response = self.request("POST", url, json=json, idempotency_key=idempotency_key, **kwargs)
+        if response.status_code < 400 and not response.content:
+            return None
+        return decode_json(response, on_404)
 
     @contextmanager
     def probing(self) -> Iterator[None]:
@@ -183,8 +213,13 @@ class OutboundHTTP:
             self._session.close()
 
 
-def decode_json(response: requests.Response) -> Any:
+def decode_json(response: requests.Response, on_404: On404 = "error") -> Any:
+    """The JSON of a 2xx answer; see :meth:`OutboundHTTP.get_json` for the rest."""
     url = response.request.url or ""
+    if response.status_code == 404 and on_404 != "error":
+        if on_404 == "none":
+            return None
+        raise NotFound(f"{_host(url)} has no such object (HTTP 404)")
     if response.status_code >= 400:
         raise UpstreamError(f"{_host(url)} answered HTTP {response.status_code}")
     try:

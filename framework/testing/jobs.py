@@ -1,0 +1,23 @@
+"""Running a connector's job now, and reading what it stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from framework.app import Raccord
+from framework.runtime.sync import run_sync
+
+
+def run_job(raccord: Raccord, target: str, payload: dict[str, Any] | None = None) -> Any:
+    """Run job ``"instance/profile/job"`` in this process, as ``raccord sync`` does,
+    with the binding's settings, store and HTTP client; return what the job returned
+    (its errors propagate, so a test sees them)."""
+    instance, profile, job = target.split("/", 2)
+    return run_sync(raccord, instance, profile, job, payload=payload)
+
+
+def stored(raccord: Raccord, binding: str, collection: str, q: str | None = None) -> list[dict[str, Any]]:
+    """The records a binding (``"instance/profile"``) keeps in ``collection``, in
+    text order, optionally only those whose text contains every word of ``q``."""
+    instance, profile = binding.split("/", 1)
+    return raccord.bound(instance, profile).connector.store.search(collection, q)
