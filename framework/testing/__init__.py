@@ -13,7 +13,8 @@ helpers below work without pytest fixtures:
 - :class:`LiveGateway` — the real gateway under gunicorn on a loopback port;
 - :class:`FakeServer` — a business server on a loopback port (routes, recorded
   requests; slow, down or answering garbage);
-- :func:`run_job` and :func:`stored` — run a connector's job now and read what it kept;
+- :func:`run_job`, :func:`run_queued` and :func:`stored` — run a connector's job (or the
+  queued ones) now and read what it kept;
 - :class:`ConnectorChecks` — the standard checks every connector gets for free.
 
 Documented fixture by fixture in docs/testing.md.
@@ -32,7 +33,7 @@ from framework.plugins import make_plugin_manager
 from framework.testing.checks import ConnectorChecks, connector_problems
 from framework.testing.client import ANONYMOUS, Caller, GatewayAnswer, GatewayClient, apikey, basic, signed
 from framework.testing.fakeserver import Answer, FakeServer, Received, answer
-from framework.testing.jobs import run_job, stored
+from framework.testing.jobs import run_job, run_queued, stored
 from framework.testing.live import LiveGateway, free_port
 from framework.testing.postgres import postgres_database
 
@@ -69,6 +70,7 @@ __all__ = [
     "postgres_database",
     "raccord_database",
     "run_job",
+    "run_queued",
     "signed",
     "stored",
     "write_config",

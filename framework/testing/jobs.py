@@ -21,3 +21,19 @@ def stored(raccord: Raccord, binding: str, collection: str, q: str | None = None
     text order, optionally only those whose text contains every word of ``q``."""
     instance, profile = binding.split("/", 1)
     return raccord.bound(instance, profile).connector.store.search(collection, q)
+
+
+def run_queued(raccord: Raccord, *, rounds: int = 10) -> int:
+    """Run the queued jobs that are due, in this process, as ``raccord worker`` would
+    (same claims, retries and dead letters); return how many ran. A job whose retry is
+    scheduled later stays queued: call again after moving the clock or the job."""
+    from framework.runtime.worker import Worker
+
+    worker = Worker(raccord)
+    total = 0
+    for _ in range(rounds):
+        ran = worker.run_once()
+        if ran == 0:
+            break
+        total += ran
+    return total

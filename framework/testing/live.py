@@ -63,9 +63,9 @@ class LiveGateway:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the gateway exited: {self.log_text()[-3000:]}")
             try:
-                if self.session.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if self.session.get(f"{self.url}/readyz", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or slow on a busy machine
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"the gateway did not become ready: {self.log_text()[-3000:]}")
