@@ -20,6 +20,7 @@ from framework.testing import (
     basic,
     call,
     run_job,
+    run_queued,
     signed,
     stored,
 )
@@ -106,3 +107,21 @@ def test_run_job_and_read_what_it_stored(raccord_territory: TerritoryFactory, fa
     assert run_job(raccord, "metz/k/sync") == 2
     assert [c["label"] for c in stored(raccord, "metz/k", "categories")] == ["Éclairage public", "Voirie"]
     assert stored(raccord, "metz/k", "categories", q="eclairage") == [{"code": "e", "label": "Éclairage public"}]
+
+
+def test_run_queued_delivers_what_an_endpoint_queued(raccord_territory: TerritoryFactory,
+                                                      fake_server: FakeServer) -> None:
+    from tests.framework.testing import jobby
+
+    fake_server.add("GET", "/categories", json=[{"code": "v", "label": "Voirie"}])
+    raccord = raccord_territory(f'[profiles.k]\nconnector = "kit_jobby"\n[instances.metz]\nprofiles = ["k"]\n'
+                                f'[instances.metz.settings.k]\nurl = "{fake_server.url}"\n',
+                                plugins=(jobby,), entry_points=False)
+    queue = raccord.bound("metz", "k").connector.ctx.queue
+    assert queue is not None
+    job_id = queue.enqueue("sync", idempotency_key="once")
+    assert queue.enqueue("sync", idempotency_key="once") == job_id
+    assert run_queued(raccord) == 1 and run_queued(raccord) == 0
+    info = queue.get(job_id)
+    assert info is not None and info.status == "done"
+    assert len(fake_server.received("GET", "/categories")) == 1
