@@ -7,7 +7,8 @@ helpers below work without pytest fixtures:
 
 - :func:`make_raccord` / :func:`check_text` — a territory from TOML text, loaded by
   the same code as ``raccord serve`` and ``raccord check``;
-- :func:`call` — invoke an endpoint through the same path as the gateway;
+- :func:`call` — invoke an endpoint through the gateway's call path (as the
+  administrator, ``as_="metz.wcs"`` a client, or ``as_=None`` anonymous);
 - :class:`GatewayClient` with :func:`signed`, :func:`apikey`, :func:`basic` — the
   gateway's WSGI application in process, as each kind of caller;
 - :class:`LiveGateway` — the real gateway under gunicorn on a loopback port;
@@ -27,6 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from framework.access import ADMINISTRATOR, Administrator
 from framework.app import Raccord, check_config
 from framework.config.report import Report
 from framework.plugins import make_plugin_manager
@@ -104,10 +106,17 @@ def check_text(text: str, tmp_path: Path, *, plugins: Iterable[object] = (),
 
 
 def call(raccord: Raccord, target: str, *, method: str = "GET", body: Any = None, path: str = "",
-         **params: Any) -> Any:
-    """``call(r, "metz/adresse/search", q="rue")`` → the endpoint's data (errors raise)."""
+         as_: str | Administrator | None = ADMINISTRATOR, **params: Any) -> Any:
+    """``call(r, "metz/adresse/search", q="rue")`` → the endpoint's data (errors raise),
+    through the gateway's call path: it refuses what the gateway refuses (same
+    permission and body-schema errors).
+
+    ``as_`` is who calls: a client ``"<instance>.<client>"``, ``None`` (anonymous) or
+    the administrator (default)."""
     instance, profile, endpoint = target.split("/", 2)
-    return raccord.invoke(instance, profile, endpoint, method=method, params=params, body=body, path=path)
+    caller = raccord.caller(as_) if isinstance(as_, str) else as_
+    return raccord.invoke(instance, profile, endpoint, method=method, params=params, body=body, path=path,
+                          caller=caller)
 
 
 def gateway_client(raccord: Raccord) -> GatewayClient:
