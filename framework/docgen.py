@@ -43,7 +43,8 @@ def connector_page(info: ConnectorInfo) -> str:
         lines += _endpoint_section(spec)
     if info.jobs:
         lines += ["## Jobs", "", "| name | default schedule | description |", "|---|---|---|"]
-        lines += [f"| `{j.name}` | `{j.schedule}` | {j.description} |" for j in info.jobs.values()]
+        lines += [f"| `{j.name}` | {f'`{j.schedule}`' if j.schedule else 'when queued'} | {j.description} |"
+                  for j in info.jobs.values()]
         lines.append("")
     if info.extensions:
         lines += ["## Extension points (for overrides)", ""]
