@@ -17,6 +17,7 @@ from framework.errors import (
     UpstreamTimeout,
 )
 from framework.hookspecs import hookimpl
+from framework.overrides import OverrideBuilder
 
 __all__ = [
     "REQUIRED",
@@ -29,6 +30,7 @@ __all__ = [
     "JobRun",
     "JobSpec",
     "NotFound",
+    "OverrideBuilder",
     "Param",
     "RaccordError",
     "Setting",

@@ -23,12 +23,17 @@ def stored(raccord: Raccord, binding: str, collection: str, q: str | None = None
     return raccord.bound(instance, profile).connector.store.search(collection, q)
 
 
-def run_queued(raccord: Raccord, *, rounds: int = 10) -> int:
+def run_queued(raccord: Raccord, *, retries_now: bool = False, rounds: int = 10) -> int:
     """Run the queued jobs that are due, in this process, as ``raccord worker`` would
-    (same claims, retries and dead letters); return how many ran. A job whose retry is
-    scheduled later stays queued: call again after moving the clock or the job."""
+    (same claims, retries, back-off and dead letters); return how many ran. A job whose
+    retry waits out its back-off stays queued — unless ``retries_now``, as if the
+    back-off had elapsed (a test of "delivered once the server is back")."""
+    from framework.runtime import lease
     from framework.runtime.worker import Worker
 
+    if retries_now:
+        for instance, profile in raccord.territory.bindings:
+            lease.expedite(raccord.db, instance, profile)
     worker = Worker(raccord)
     total = 0
     for _ in range(rounds):
