@@ -50,9 +50,13 @@ def error(exc: RaccordError) -> Answer:
         answer.headers.append(("Allow", ", ".join(exc.allowed)))
     elif isinstance(exc, Unauthorized):
         answer.headers.append(("WWW-Authenticate", 'Basic realm="raccord", charset="UTF-8"'))
-    elif exc.status == 503:
-        # A retry hint: the caller (w.c.s., a load balancer) retries later, not at once.
-        answer.headers.append(("Retry-After", str(getattr(exc, "retry_after", None) or RETRY_AFTER_S)))
+    # A retry hint: the caller (w.c.s., a load balancer) retries later, not at once. A full
+    # bulkhead says how long; a database or binding that is down gets the default.
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is None and exc.status == 503:
+        retry_after = RETRY_AFTER_S
+    if retry_after is not None:
+        answer.headers.append(("Retry-After", str(int(retry_after))))
     return answer
 
 
