@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from framework.testing import free_port
 from tests.conftest import ROOT
-from tests.framework.gateway.conftest import free_port
 
 SHIPPED = ROOT / "docs" / "deployment" / "nginx-raccord.conf"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.framework.gateway.conftest import free_port
+from framework.testing import free_port
 
 
 def _bindir() -> Path:

@@ -119,7 +119,7 @@ def test_postgres_read_only_is_not_ready_and_pushes_are_503(tmp_path: Path, pg_u
 
 
 def test_postgres_unreachable_is_a_fast_503(tmp_path: Path) -> None:
-    from tests.framework.gateway.conftest import free_port
+    from framework.testing import free_port
 
     url = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none"
     pm = make_plugin_manager(plugins=[plugin], entry_points=False)

@@ -129,7 +129,7 @@ def test_what_nginx_refuses_is_the_json_envelope(stack: tuple[Serve, Nginx], cas
 
 
 def test_a_machine_down_is_a_json_503(tmp_path: Path) -> None:
-    from tests.framework.gateway.conftest import free_port
+    from framework.testing import free_port
 
     front = Nginx(tmp_path, [f"127.0.0.1:{free_port()}"])
     try:
