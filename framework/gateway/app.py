@@ -7,6 +7,7 @@ Routes::
     GET  /<instance>/openapi.json           OpenAPI 3.1 from the declarations
     GET  /<instance>/<profile>/             each endpoint's documentation
     GET  /<instance>/<profile>/jobs/<id>    a queued job's status (framework.queue)
+    GET  /_status/ …                        the status page, for admin clients (status_page.py)
     ANY  /<instance>/<profile>/<endpoint>[/<path…>]
 
 Every answer is JSON (Prometheus text for /metrics); every endpoint call goes through
@@ -41,7 +42,7 @@ from framework.errors import (
     RaccordError,
     Unauthorized,
 )
-from framework.gateway import envelope, metadata
+from framework.gateway import envelope, metadata, status_page
 from framework.gateway.auth import Authenticator
 from framework.gateway.envelope import Answer
 from framework.gateway.journaling import InboundJournal
@@ -105,6 +106,8 @@ class Gateway:
             return _SERVICE_ROUTES[parts[0]](self)
         if not parts:
             raise NotFound("no route here: try /<instance>/ (GET /healthz for liveness)")
+        if parts[0] == status_page.PREFIX:  # not an instance name: those never start with "_"
+            return status_page.handle(self, call.method, parts, environ)
         instance = parts[0]
         if instance not in self.territory.instances:
             raise NotFound(f"unknown instance {instance!r}")
