@@ -63,7 +63,7 @@ class Gateway:
         # on a lock rather than on SQLite's sleeping busy handler. PostgreSQL needs none.
         lock = threading.Lock() if raccord.db.is_sqlite else None
         self.auth = Authenticator(raccord.territory, raccord.db, lock)
-        self.metrics = Metrics()
+        self.metrics = Metrics(raccord)
         self.max_body = raccord.territory.gateway.max_body_bytes
         self.journal = InboundJournal(raccord.db, write_lock=lock)
 
@@ -76,6 +76,10 @@ class Gateway:
             answer = self._route(call, environ)
         except RaccordError as exc:
             answer = envelope.error(exc)
+            if exc.status in (401, 403):
+                from framework import metrics
+
+                metrics.auth_failure(exc.message, exc.status)
         except Exception as exc:
             answer = envelope.incident()
             self._log_incident(answer, call, exc)
@@ -83,6 +87,9 @@ class Gateway:
         if call.spec is not None and call.spec.override:
             # Errors too: whoever reads the answer must know an override produced it.
             answer.headers.append(("X-Raccord-Override", call.spec.override))
+            from framework import metrics
+
+            metrics.override_call(call.spec.override)
         if call.endpoint is not None:
             self._account(call, environ, answer, elapsed)
         headers = [*answer.headers, ("Content-Length", str(len(answer.body)))]

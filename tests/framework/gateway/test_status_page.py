@@ -92,8 +92,11 @@ def test_the_page_shows_the_territory_to_its_admin(page: Any, example_live: Live
 
 
 def test_a_down_binding_shows_down_with_its_reason(page: Any, example_live: Live) -> None:
-    for _ in range(6):  # the breaker opens after 5 consecutive failures
-        requests.get(f"{example_live.url}/metz/adresse/search?q=rue", timeout=10)
+    # The breaker (one per gateway process) opens after 5 consecutive failures: one
+    # kept-alive connection keeps the calls on one worker.
+    with requests.Session() as session:
+        for _ in range(6):
+            session.get(f"{example_live.url}/metz/adresse/search?q=rue", timeout=10)
     page.goto(f"{example_live.url}/_status/")
     row = page.locator("tr[data-binding='metz/adresse']")
     assert row.get_attribute("data-status") == "down"
