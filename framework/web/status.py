@@ -126,20 +126,17 @@ def dead_letters(db: Database, names: Iterable[str], limit: int = 100) -> list[A
     return [j for j in list_jobs(db, status="dead", limit=limit * 4) if j.instance in wanted][:limit]
 
 
-def dispatch_statistics(raccord: Any, names: Iterable[str]) -> list[tuple[str, Mapping[str, Any]]]:
-    """``(binding, statistics)`` of each dispatch binding in scope whose connector offers
-    ``statistics()`` (issue 12); nothing when the dispatch connector is not bound."""
+def dispatch_statistics(raccord: Any, names: Iterable[str]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """``(binding, rows)`` of each dispatch binding in scope (issue 12's statistics: per
+    category and commune, requests routed automatically and those that needed triage);
+    nothing when the dispatch connector is not bound."""
+    from framework.storage.requests import dispatch_stats
+
+    wanted = set(names)
     found = []
-    for (inst, prof), binding in raccord.territory.bindings.items():
-        if inst not in set(names) or binding.connector.id != "dispatch":
-            continue
-        try:
-            connector = raccord.bound(inst, prof).connector
-            stats = connector.statistics() if hasattr(connector, "statistics") else None
-        except Exception as exc:  # a report: one failing binding must not take the page down
-            stats = {"error": type(exc).__name__}
-        if isinstance(stats, Mapping):
-            found.append((binding.id, stats))
+    for (inst, _), binding in raccord.territory.bindings.items():
+        if inst in wanted and binding.connector.id == "dispatch":
+            found.append((binding.id, dispatch_stats(raccord.db, source=inst)))
     return found
 
 

@@ -119,7 +119,7 @@ def test_metrics_of_a_running_serve_add_up_every_process(served: tuple[str, str]
     before = scrape(url)
     # Never empty: build info and database gauges from start-up.
     assert total(before, "raccord_build_info") >= 1
-    assert value(before, "raccord_bindings", status="unknown") == 57
+    assert value(before, "raccord_bindings", status="unknown") == 105  # every binding of the example
     assert value(before, "raccord_state_up") == 1
     assert total(before, "raccord_outbound_requests_total") == 0
 
