@@ -144,7 +144,6 @@ def example_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     text = (ROOT / "instances.toml").read_text(encoding="utf-8")
     replacements = {
         'service_url = "https://api-adresse.data.gouv.fr"': f'service_url = "http://127.0.0.1:{free_port()}"',
-        'path = "data/metz_metropole_communes.csv"': f'path = "{ROOT / "data" / "metz_metropole_communes.csv"}"',
         "review_by = 2027-06-30": "review_by = 2026-01-31",
     }
     for old, new in replacements.items():
@@ -154,6 +153,7 @@ def example_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
              '{ env = "RACCORD_TEST_READER_PASSWORD" } }\npermissions = ["can_access"]\n')
     config = folder / "instances.toml"
     config.write_text(text, encoding="utf-8")
+    (folder / "data").symlink_to(ROOT / "data")  # the example's files, relative to instances.toml
     db_url = f"sqlite:///{folder / 'example.sqlite3'}"
     os.environ["RACCORD_METROPOLE_ADMIN_PASSWORD"] = "admin-password-for-tests"
     os.environ["RACCORD_TEST_READER_PASSWORD"] = "reader-password"

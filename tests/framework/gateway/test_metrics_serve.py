@@ -56,11 +56,10 @@ def served(ban: tuple[FakeBan, str], tmp_path_factory: pytest.TempPathFactory) -
     folder = tmp_path_factory.mktemp("serve-metrics")
     text = (ROOT / "instances.toml").read_text(encoding="utf-8")
     text = text.replace('service_url = "https://api-adresse.data.gouv.fr"', f'service_url = "{ban[1]}"')
-    text = text.replace('path = "data/metz_metropole_communes.csv"',
-                        f'path = "{ROOT / "data" / "metz_metropole_communes.csv"}"')
     text += "\n[runtime]\nworkers = 1\npoll_seconds = 0.2\nbackoff_seconds = 3600\n"
     config = folder / "instances.toml"
     config.write_text(text, encoding="utf-8")
+    (folder / "data").symlink_to(ROOT / "data")  # the example's files, relative to instances.toml
     db_url = f"sqlite:///{folder / 'serve.sqlite3'}"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RACCORD_", "PROMETHEUS_"))}
