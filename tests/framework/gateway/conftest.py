@@ -4,6 +4,7 @@ subprocess on a free loopback port)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from werkzeug.test import Client
 
 from framework.plugins import make_plugin_manager
+from framework.testing import free_port
 from framework.testing.live import LiveGateway
 from tests.conftest import ROOT
 from tests.framework.gateway import fakes

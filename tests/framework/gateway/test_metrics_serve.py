@@ -20,8 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from framework.runtime import queue
 from framework.storage import open_database
+from framework.testing import free_port
 from tests.conftest import ROOT
-from tests.framework.gateway.conftest import free_port
 from tests.framework.gateway.fakes import serve_wsgi
 from tests.framework.gateway.signer import sign
 
