@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -43,12 +44,14 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
     config = ctx.obj["config"]
     roles = {"gateway", "worker", "scheduler"} if role == "all" else {role}
     loaded = precheck(config)  # raises ConfigError (printed once by main, exit 1) before anything starts
+    metrics_dir = _metrics_dir()  # before the background process and the workers start: they inherit it
     background = sorted(roles - {"gateway"})
     ident = heartbeat.serve_id()
     # Inherited by the gateway workers: /readyz checks this serve's background roles.
     os.environ[heartbeat.SERVE_ID_ENV] = ident
     os.environ[heartbeat.EXPECTED_ENV] = ",".join(background)
     supervisor = Supervisor(config, background, ident, loaded.url) if background else None
+    supervisor_owner = os.getpid()
     if supervisor is not None:
         supervisor.start()
     try:
@@ -61,7 +64,23 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
             _supervise(config, supervisor)
     finally:
         if supervisor is not None:
-            supervisor.stop()
+            supervisor.stop()  # only in the master (a forked gateway worker unwinds through here too)
+        if metrics_dir is not None and os.getpid() == supervisor_owner:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir() -> str | None:
+    """Create the Prometheus multiprocess directory before anything imports
+    prometheus_client: the gateway workers and the background process (which inherits
+    the variable) then write to it, and /metrics adds every process up (docs/metrics.md).
+    Returns the directory to remove at exit, or None if the caller gave one."""
+    import tempfile
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    path = tempfile.mkdtemp(prefix="raccord-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
 
 
 def _announce(arbiter: Any, workers: int, threads: int) -> None:
