@@ -47,7 +47,8 @@ def test_statistics_and_the_geocoder_backlog(database_url: str) -> None:
     store = RequestStore(db)
     store.create("metropole", FIELDS, Decision("new", "insee", "metropole", "57463"))
     down = store.create("metropole", {**FIELDS, "location": {"address": "x"}},
-                        Decision(TRIAGE, "address", None, None, {}, "metropole", "geocoder_down", pending_geocoder=True))
+                        Decision(TRIAGE, "address", None, None, {}, "metropole", "geocoder_down",
+                                 pending_geocoder=True))
     assert [r.id for r in store.waiting_for_geocoder("metropole")] == [down.id]
     assert store.waiting_for_geocoder("elsewhere") == []
     rows = dispatch_stats(db, since=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
