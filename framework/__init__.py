@@ -17,6 +17,7 @@ from framework.errors import (
     UpstreamTimeout,
 )
 from framework.hookspecs import hookimpl
+from framework.journal import mask_email, mask_emails
 
 __all__ = [
     "REQUIRED",
@@ -40,4 +41,6 @@ __all__ = [
     "extension",
     "hookimpl",
     "job",
+    "mask_email",
+    "mask_emails",
 ]

@@ -118,6 +118,7 @@ class Raccord:
             base_dir=self.territory.base_dir,
             queue=JobQueue(self.db, binding.instance.name, binding.profile.name,
                            max_attempts=int(self.territory.runtime.get("max_attempts", 5))),
+            territory=self.territory,
         )
         try:
             override = apply_override(binding)
