@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from framework import hookimpl
 
 if TYPE_CHECKING:
+    from framework.app import Raccord
     from framework.config.model import Territory
     from framework.config.report import Report
     from framework.registry import ConnectorRegister, ConnectorRegistry
@@ -43,3 +44,23 @@ def raccord_check(territory: Territory, registry: ConnectorRegistry, report: Rep
             report.error(binding.setting_path("template_dir"), f"template_dir {directory!r} is not a directory",
                          hint="a path relative to instances.toml holding <name>.subject.txt, <name>.txt, "
                               "<name>.html")
+
+
+@hookimpl
+def raccord_history(raccord: Raccord, ref: str) -> list[dict[str, Any]] | None:
+    """Each message of an outbox about ``ref`` (the payload's ``ref``): sent when, which Message-ID."""
+    from connectors.email.connector import OUTBOX
+
+    found = []
+    for (instance, profile), binding in raccord.territory.bindings.items():
+        if binding.connector.id != "email":
+            continue
+        store = raccord.bound(instance, profile).connector.store
+        for record in store.search(OUTBOX, ref):
+            if record.get("ref") == ref:
+                sent = record["state"] == "sent"
+                found.append({"at": record.get("sent_at") or record.get("created_at"), "instance": instance,
+                              "profile": profile, "event": "e-mail sent" if sent else "e-mail sending",
+                              "detail": f"{record['message_id']} to {record['to']}: {record['subject']}",
+                              "ref": ref, "key": record["key"]})
+    return found or None

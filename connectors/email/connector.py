@@ -39,6 +39,7 @@ SEND_SCHEMA: dict[str, Any] = {
         "context": {"type": "object", "description": "values the template shows"},
         "key": {"type": "string", "minLength": 1, "maxLength": 200,
                 "description": "the message's idempotency key: the same key is sent once"},
+        "ref": {"type": "string", "maxLength": 200, "description": "the report it is about (raccord history)"},
     },
 }
 SEND_EXAMPLE = {"to": "citoyen@example.org", "template": "status", "on_behalf_of": "woippy", "key": "form-1:closed",
@@ -148,14 +149,17 @@ class Email(Connector):
             return record  # a rerun after a crash: it went already
         message = self.compose(str(payload["to"]), str(payload.get("template") or "status"),
                                payload.get("on_behalf_of"), payload.get("context") or {}, key)
-        record = {"key": key, "state": "sending", "message_id": message["Message-ID"],
+        context = payload.get("context") or {}
+        ref = str(payload.get("ref") or context.get("ref") or "")
+        record = {"key": key, "ref": ref or None, "state": "sending", "message_id": message["Message-ID"],
                   "to": mask_email(str(payload["to"])), "subject": message["Subject"],
                   "template": payload.get("template") or "status", "on_behalf_of": self.ctx.identity(
-                      payload.get("on_behalf_of"))["instance"], "sent_at": None, "job_id": run.job_id}
-        self.store.put(OUTBOX, [(key, key, record)])
+                      payload.get("on_behalf_of"))["instance"], "sent_at": None, "job_id": run.job_id,
+                  "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        self.store.put(OUTBOX, [(key, f"{key} {ref}", record)])
         self._deliver(message, str(payload["to"]))
         record.update(state="sent", sent_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-        self.store.put(OUTBOX, [(key, key, record)])
+        self.store.put(OUTBOX, [(key, f"{key} {ref}", record)])
         self.log.info("message %s sent to %s", record["message_id"], record["to"])
         return record
 

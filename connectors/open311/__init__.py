@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from framework import hookimpl
 
 if TYPE_CHECKING:
+    from framework.app import Raccord
     from framework.config.model import Territory
     from framework.config.report import Report
     from framework.registry import ConnectorRegister, ConnectorRegistry
@@ -42,3 +43,11 @@ def raccord_check(territory: Territory, registry: ConnectorRegistry, report: Rep
                 report.error(binding.setting_path("jurisdictions"),
                              f"jurisdictions names {name!r}, which is not hosted by {instance.name}",
                              hint=f"only instances with hosted_by = \"{instance.name}\" can be served here")
+
+
+@hookimpl
+def raccord_history(raccord: Raccord, ref: str) -> list[dict[str, Any]] | None:
+    """How the request was dispatched, its ticket, each status, each notification queued."""
+    from connectors.open311.history import events
+
+    return events(raccord, ref) or None

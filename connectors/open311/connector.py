@@ -399,7 +399,7 @@ class Open311(Connector):
             "requested_datetime": remote.get("requested_datetime"),
         }
         queue = self.ctx.queue.sibling(self.settings.notify_profile)  # type: ignore[union-attr]
-        job_id = queue.enqueue("send", {"to": record["notify"]["email"], "template": "status",
+        job_id = queue.enqueue("send", {"to": record["notify"]["email"], "template": "status", "ref": record["ref"],
                                         "on_behalf_of": record["on_behalf_of"], "context": context, "key": key},
                                idempotency_key=key)
         follow.event(record, "notification", status=status, job_id=job_id,

@@ -296,3 +296,22 @@ def test_xml_answers_with_missing_fields_and_a_doctype_refused() -> None:
     # An error array in a 200 answer is still an error.
     with pytest.raises(BadRequest, match="bad lat"):
         georeport.raise_for(200, [{"code": 400, "description": "bad lat"}], "h", "the request")
+
+
+def test_raccord_history_shows_the_ticket_each_status_and_nothing_for_an_unknown_ref(
+        raccord: Raccord, metz: Open311Server, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from framework.cli import cli
+    from framework.cli.history import gather
+
+    ticket = _create(raccord, 1)
+    metz.set_status(ticket, "closed", "Fait")
+    call_poll(raccord)
+    by_ref, by_ticket = gather(raccord, "form-1"), gather(raccord, ticket)
+    assert by_ref == by_ticket
+    assert [(e["event"], e["detail"]) for e in by_ref] == [
+        ("created", "ticket 1001 for metz"), ("status", "closed: Fait")]
+    assert all(e["instance"] == "metz" and e["profile"] == "signalements" for e in by_ref)
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "instances.toml"), "history", "nope"])
+    assert result.exit_code == 1 and "nothing is known of 'nope'" in str(result.exception)
