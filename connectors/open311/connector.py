@@ -76,7 +76,8 @@ class Open311(Connector):
     jurisdiction_id = Setting(str, "", "jurisdiction_id sent with every call (servers hosting several "
                               "bodies need it)", variability="instance")
     jurisdictions = Setting(dict, {}, "a multi-communal binding's jurisdiction_id per hosted instance "
-                            "(instance name → id); the others use jurisdiction_id", variability="instance")
+                            "(instance name → id); a hosted instance not listed uses its INSEE code",
+                            variability="instance")
     api_key = Setting(str, "", "the API key the server gave for creating requests", secret=True,
                       variability="instance")
     format = Setting(str, "json", "format asked of the server (answers are read in either)",
@@ -97,7 +98,15 @@ class Open311(Connector):
     # -- the server ---------------------------------------------------------------------
 
     def _jurisdiction(self, served: str) -> str:
-        return str(self.settings.jurisdictions.get(served) or self.settings.jurisdiction_id)
+        """The jurisdiction_id of the served instance: mapped in ``jurisdictions``; else,
+        for a hosted instance, its INSEE code (how shared servers usually know communes);
+        else the binding's own ``jurisdiction_id``."""
+        if self.settings.jurisdictions.get(served):
+            return str(self.settings.jurisdictions[served])
+        instance = self.ctx.served_instance(served)
+        if instance is not self.ctx.instance and instance.insee:
+            return instance.insee[0]
+        return str(self.settings.jurisdiction_id)
 
     def _call(self, method: str, resource: str, what: str, *, params: Mapping[str, Any] | None = None,
               **kwargs: Any) -> Any:

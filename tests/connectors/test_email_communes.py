@@ -21,14 +21,11 @@ SAMPLE = {"ref": "signalements-1", "service_request_id": "1001", "service_name":
           "description": "Nid-de-poule", "address": "1 rue de la Gare", "status": "closed",
           "status_label": "traitée", "notes": "Rebouché"}
 OWN_TEMPLATE = """
-[instances.marly.settings.courriel]
-template_dir = "{dir}"
-
 [instances.marly.overrides.courriel]
 reason = "Marly a sa propre charte graphique pour ses courriels"
 owner = "Service communication, mairie de Marly"
 review_by = 2027-06-30
-cost = {{ setup_days = 0.5, yearly_days = 0.25 }}
+cost = { setup_days = 0.5, yearly_days = 0.25 }
 """
 
 
@@ -58,9 +55,11 @@ def rendered(raccord: Raccord, name: str) -> tuple[dict[str, str], Any]:
 
 def _neutral(text: dict[str, str], identity: dict[str, str], sender: str) -> dict[str, str]:
     """The message with the commune's own values replaced by placeholders."""
-    values = sorted(((f"<{k}>", v) for k, v in identity.items() if v and k != "instance"),
-                    key=lambda kv: len(kv[1]), reverse=True)
-    values.append(("<sender>", sender))
+    # The signature too is identity: the instance's own, or the common default.
+    signature = identity.get("signature") or f"Les services de {identity['name']}"
+    own = [(f"<{k}>", v) for k, v in identity.items() if v and k not in ("instance", "signature")]
+    own += [("<sender>", sender), ("<signature>", signature)]
+    values = sorted(own, key=lambda kv: len(kv[1]), reverse=True)  # "noreply-x@…" before "x@…"
     out = {}
     for key, value in text.items():
         for placeholder, own in values:
@@ -75,9 +74,13 @@ def example(tmp_path: Path) -> Iterator[Raccord]:
     yield _open(tmp_path, "")
 
 
-def _open(tmp_path: Path, extra: str) -> Raccord:
+def _open(tmp_path: Path, extra: str, template_dir: str = "") -> Raccord:
+    text = (ROOT / "instances.toml").read_text(encoding="utf-8")
+    if template_dir:  # in Marly's own courriel table
+        table = "[instances.marly.settings.courriel]\n"
+        text = text.replace(table, f'{table}template_dir = "{template_dir}"\n', 1)
     config = tmp_path / "instances.toml"
-    config.write_text((ROOT / "instances.toml").read_text(encoding="utf-8") + extra, encoding="utf-8")
+    config.write_text(text + extra, encoding="utf-8")
     return Raccord.open(config, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}")
 
 
@@ -109,7 +112,7 @@ def test_a_declared_template_of_its_own_is_the_only_difference(tmp_path: Path) -
     own = tmp_path / "marly-courriel"
     own.mkdir()
     (own / "status.subject.txt").write_text("{{ identity.name }} vous répond", encoding="utf-8")
-    raccord = _open(tmp_path, OWN_TEMPLATE.format(dir=own))
+    raccord = _open(tmp_path, OWN_TEMPLATE, str(own))
     try:
         results = {name: rendered(raccord, name) for name in communes(raccord)}
     finally:
@@ -118,6 +121,8 @@ def test_a_declared_template_of_its_own_is_the_only_difference(tmp_path: Path) -
     different = sorted(name for name, (text, _) in results.items() if text != reference)
     assert different == ["marly"]
     assert results["marly"][0]["subject"] == "<name> vous répond"
-    assert results["marly"][0]["html"] == reference["html"]  # only the subject was replaced
+    # Only the subject was replaced (the HTML shows it as its title): the rest is common.
+    assert results["marly"][0]["html"].replace(" vous répond", " : votre signalement est traitée") \
+        == reference["html"]
     flagged = sorted(name for name, (_, spec) in results.items() if spec.override)
     assert flagged == ["marly"]

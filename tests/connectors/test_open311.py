@@ -315,3 +315,16 @@ def test_raccord_history_shows_the_ticket_each_status_and_nothing_for_an_unknown
     assert all(e["instance"] == "metz" and e["profile"] == "signalements" for e in by_ref)
     result = CliRunner().invoke(cli, ["--config", str(tmp_path / "instances.toml"), "history", "nope"])
     assert result.exit_code == 1 and "nothing is known of 'nope'" in str(result.exception)
+
+
+def test_a_hosted_commune_not_mapped_is_known_by_its_insee_code(tmp_path: Path, metz: Open311Server,
+                                                                communes: Open311Server) -> None:
+    text = territory(metz.url, communes.url).replace('jurisdictions = { woippy = "woippy.metzmetropole.fr" }', "")
+    r = make_raccord(text, tmp_path)
+    communes.jurisdictions = ("communes", "57751")
+    try:
+        call(r, "communes/signalements/create", method="POST", body={**REPORT, "on_behalf_of": "woippy"})
+        call(r, "communes/signalements/create", method="POST", body={**REPORT, "external_id": "own"})
+        assert [p["jurisdiction_id"] for p in communes.posts] == ["57751", "communes"]
+    finally:
+        r.close()
