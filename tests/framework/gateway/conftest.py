@@ -59,7 +59,11 @@ class Live:
                                      stdout=self._log, stderr=subprocess.STDOUT)
         self.session = requests.Session()
         self.session.trust_env = False
-        self._wait()
+        try:
+            self._wait()
+        except BaseException:  # never leave a server behind a failed start
+            self.stop()
+            raise
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 30
