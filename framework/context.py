@@ -82,8 +82,8 @@ class BindingContext:
 
     def identity(self, name: str | None = None) -> dict[str, str]:
         """What a message shows for the served instance ``name``: its name and identity
-        (logo, colours, contact, signature…), keys it leaves out taken from its host's."""
+        (logo, colours, contact, signature…), keys it leaves out inherited from its hosts
+        (:meth:`Territory.identity`)."""
         instance = self.served_instance(name)
-        host = self.binding.instance
-        merged = {**(host.identity if instance is not host else {}), **instance.identity}
+        merged = self.territory.identity(instance.name) if self.territory is not None else dict(instance.identity)
         return {**merged, "name": instance.title, "instance": instance.name}
