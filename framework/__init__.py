@@ -19,6 +19,7 @@ from framework.errors import (
 )
 from framework.hookspecs import hookimpl
 from framework.journal import mask_email, mask_emails
+from framework.overrides import OverrideBuilder
 from framework.storage.records import fold
 from framework.storage.requests import (
     DISPATCHED_JOB,
@@ -48,6 +49,7 @@ __all__ = [
     "JobRun",
     "JobSpec",
     "NotFound",
+    "OverrideBuilder",
     "Param",
     "RaccordError",
     "Request",
