@@ -54,6 +54,12 @@ def communes(territory: Territory) -> dict[str, Instance]:
     return found
 
 
+def identity(territory: Territory, inst: Instance) -> dict[str, str]:
+    """The instance's identity; a hosted instance inherits what it does not set from
+    its host (the multi-communal instance's logo and colours)."""
+    return territory.identity(inst.name)
+
+
 def served_by(territory: Territory, inst: Instance) -> str:
     return inst.hosted_by or inst.name
 
