@@ -315,16 +315,3 @@ class Territory:
     def line(self, *path: str) -> int | None:
         return self.lines.line(path) if self.lines else None
 
-    def identity(self, instance: str) -> dict[str, str]:
-        """What a form or an e-mail shows of ``instance`` (logo, colours, contact): its
-        own identity, completed by its host's (a hosted commune shows the multi-communal
-        instance's logo and colours for what it does not set)."""
-        chain: list[Instance] = []
-        current = self.instances.get(instance)
-        while current is not None and current not in chain:
-            chain.append(current)
-            current = self.instances.get(current.hosted_by) if current.hosted_by else None
-        merged: dict[str, str] = {}
-        for link in reversed(chain):
-            merged.update(link.identity)
-        return merged
