@@ -1,15 +1,24 @@
-"""raccord's framework: what a connector imports.
+"""raccord's framework: the whole API of connectors, hook implementations and overrides.
 
-``from framework import hookimpl, Connector, Setting, Param, endpoint, job`` is all a
-connector needs; the rest of the package is the machinery behind it.
+``from framework import hookimpl, Connector, Setting, Param, endpoint, job`` is what a
+connector needs; ``raccord_check`` hooks get a :class:`Territory`, a
+:class:`ConnectorRegistry` and a :class:`Report`; overrides get an
+:class:`OverrideBuilder`. Nothing outside this module is public: a connector that
+imports a submodule is relying on machinery that may change (a meta-test keeps the
+shipped connectors and ``contrib/`` to this module).
 """
 
+from framework.config.model import Binding, EffectiveSetting, Instance, OverrideDecl, Profile, SecretRef, Territory
+from framework.config.paths import resolve_path
+from framework.config.report import Finding, Report, did_you_mean
 from framework.connector import Accepted, Call, Connector, JobRun, endpoint, extension, job
-from framework.declarations import REQUIRED, EndpointSpec, JobSpec, Param, Setting
+from framework.declarations import REQUIRED, ConnectorInfo, EndpointSpec, JobSpec, Param, Setting
 from framework.errors import (
     BadRequest,
+    ConfigError,
     Forbidden,
     NotFound,
+    PluginError,
     RaccordError,
     SoapFault,
     Unavailable,
@@ -17,27 +26,46 @@ from framework.errors import (
     UpstreamTimeout,
 )
 from framework.hookspecs import hookimpl
+from framework.overrides import OverrideBuilder
+from framework.registry import ConnectorRegister, ConnectorRegistry
 
 __all__ = [
     "REQUIRED",
     "Accepted",
     "BadRequest",
+    "Binding",
     "Call",
+    "ConfigError",
     "Connector",
+    "ConnectorInfo",
+    "ConnectorRegister",
+    "ConnectorRegistry",
+    "EffectiveSetting",
     "EndpointSpec",
+    "Finding",
     "Forbidden",
+    "Instance",
     "JobRun",
     "JobSpec",
     "NotFound",
+    "OverrideBuilder",
+    "OverrideDecl",
     "Param",
+    "PluginError",
+    "Profile",
     "RaccordError",
+    "Report",
+    "SecretRef",
     "Setting",
     "SoapFault",
+    "Territory",
     "Unavailable",
     "UpstreamError",
     "UpstreamTimeout",
+    "did_you_mean",
     "endpoint",
     "extension",
     "hookimpl",
     "job",
+    "resolve_path",
 ]

@@ -20,9 +20,10 @@ import pluggy
 
 from framework.config.loader import load
 from framework.config.model import Binding, Territory
+from framework.config.paths import resolve_path
 from framework.config.report import Report, did_you_mean
 from framework.connector import Call, Connector
-from framework.context import BindingContext, SettingsView
+from framework.context import BindingContext, SettingsView, connector_values
 from framework.declarations import EndpointSpec, JobSpec
 from framework.errors import ConfigError, MethodNotAllowed, NotFound, PluginError, Unavailable
 from framework.outbound.runtime import OutboundRuntime
@@ -108,7 +109,7 @@ class Raccord:
         return self._bound[key]
 
     def _build(self, binding: Binding) -> Bound:
-        values = {name: eff.value for name, eff in binding.settings.items()}
+        values = connector_values(binding, self.territory.base_dir)
         settings = SettingsView(values)
         http = self.outbound.client(binding, values, self.territory.base_dir)
         ctx = BindingContext(
@@ -210,7 +211,6 @@ def _storage_url(territory: Territory) -> str:
     if territory.storage_url:
         url = territory.storage_url
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-            # A relative SQLite path is relative to instances.toml, not the cwd.
-            url = f"sqlite:///{Path(territory.base_dir) / url[len('sqlite:///'):]}"
+            url = f"sqlite:///{resolve_path(territory.base_dir, url[len('sqlite:///'):])}"
         return url
     return default_url(territory.file)

@@ -9,11 +9,17 @@ import click
 from framework.config.model import Binding, EffectiveSetting, Territory
 
 
-def _load(ctx: click.Context) -> tuple[Territory | None, object]:
+def _load(ctx: click.Context) -> Territory:
+    """The territory, or its errors printed and exit 1 (what `check` would refuse)."""
     from framework.app import check_config
 
     territory, report, _ = check_config(ctx.obj["config"])
-    return territory, report
+    if territory is None or not report.ok:
+        for finding in report.sorted():
+            if finding.level == "error":
+                click.echo(f"error: {finding}", err=True)
+        sys.exit(1)
+    return territory
 
 
 @click.command()
@@ -62,11 +68,7 @@ def _print_overrides(territory: Territory) -> None:
 @click.pass_context
 def list_(ctx: click.Context) -> None:
     """List instances, their topology and the profiles they bind."""
-    territory, report = _load(ctx)
-    if territory is None:
-        for finding in getattr(report, "errors", []):
-            click.echo(f"error: {finding}", err=True)
-        sys.exit(1)
+    territory = _load(ctx)
     click.echo(f"{territory.name or '(territory)'}: {len(territory.instances)} instances")
     for inst in territory.instances.values():
         where = f"hosted by {inst.hosted_by}" if inst.hosted_by else "own deployment"
@@ -82,11 +84,7 @@ def list_(ctx: click.Context) -> None:
 @click.pass_context
 def explain(ctx: click.Context, instance: str, profile: str | None, deviations: bool) -> None:
     """Show each effective setting of a binding, where it comes from and what it shadows."""
-    territory, report = _load(ctx)
-    if territory is None:
-        for finding in getattr(report, "errors", []):
-            click.echo(f"error: {finding}", err=True)
-        sys.exit(1)
+    territory = _load(ctx)
     if instance not in territory.instances:
         raise click.ClickException(f"unknown instance {instance!r}")
     if deviations:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from framework.config.lines import LineIndex
+from framework.config.paths import resolve_path
 from framework.declarations import ConnectorInfo
 from framework.errors import Unavailable
 
@@ -41,17 +42,18 @@ class SecretRef:
                     hint=f"export {self.ref}=… in the service's environment",
                 )
             return value
-        path = Path(self.base_dir, self.ref) if self.base_dir else Path(self.ref)
+        path = Path(resolve_path(self.base_dir, self.ref))
         try:
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
+            # The file as written in instances.toml: a caller never learns a server path.
             raise Unavailable(
-                f"secret file {path} cannot be read ({exc.strerror})",
+                f"secret file {self.ref!r} cannot be read ({exc.strerror})",
                 hint="create it, readable by the service's user only",
             ) from None
         except UnicodeDecodeError:
             # Never echo the bytes: they are (part of) the secret.
-            raise Unavailable(f"secret file {path} is not UTF-8 text",
+            raise Unavailable(f"secret file {self.ref!r} is not UTF-8 text",
                               hint="write the secret as one line of UTF-8 text") from None
 
     def available(self) -> bool:
