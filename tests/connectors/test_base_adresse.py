@@ -199,7 +199,7 @@ def test_reverse_outside_scope_is_empty(raccord: Raccord, ban_api: Any) -> None:
 def test_reverse_needs_a_real_point(raccord: Raccord) -> None:
     with pytest.raises(BadRequest, match="lat"):
         call(raccord, "paris/adresse/reverse", lon="2.3")
-    with pytest.raises(BadRequest, match="'lat': 148.7 is out of range") as caught:
+    with pytest.raises(BadRequest, match=r"'lat': 148.7 is out of range") as caught:
         call(raccord, "paris/adresse/reverse", lat="148.7", lon="2.3")
     assert caught.value.hint == "give -90 to 90"
 
@@ -208,7 +208,7 @@ def test_reverse_needs_a_real_point(raccord: Raccord) -> None:
                                                 ("search", "51"), ("search", "0")])
 def test_limits_out_of_their_declared_bounds_are_400(raccord: Raccord, endpoint: str, value: str) -> None:
     # 2**63 used to reach the database and come back as a 500.
-    with pytest.raises(BadRequest, match="'limit'.* is out of range"):
+    with pytest.raises(BadRequest, match=r"'limit'.* is out of range"):
         call(raccord, f"paris/adresse/{endpoint}", q="rue", limit=value)
 
 

@@ -12,7 +12,7 @@ def test_an_integer_without_bounds_stays_within_64_bits() -> None:
     param = Param("n", int)
     assert convert(param, str(2**63 - 1)) == 2**63 - 1
     for value in (str(2**63), str(-(2**63) - 1), "1" * 400):
-        with pytest.raises(BadRequest, match="'n'.*out of range"):
+        with pytest.raises(BadRequest, match=r"'n'.*out of range"):
             convert(param, value)
 
 
