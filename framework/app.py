@@ -25,9 +25,9 @@ from framework.config.report import Report, did_you_mean
 from framework.connector import Call, Connector
 from framework.context import BindingContext, SettingsView, connector_values
 from framework.declarations import EndpointSpec, JobSpec
-from framework.errors import ConfigError, MethodNotAllowed, NotFound, PluginError, Unavailable
+from framework.errors import ConfigError, MethodNotAllowed, NotFound
 from framework.outbound.runtime import OutboundRuntime
-from framework.overrides import OverrideBuilder, apply_override
+from framework.overrides import OverrideBuilder, apply_overrides
 from framework.params import convert_params
 from framework.plugins import load_registry, make_plugin_manager
 from framework.registry import ConnectorRegistry
@@ -58,6 +58,7 @@ def check_config(path: str, pm: pluggy.PluginManager | None = None) -> tuple[Ter
     registry = load_registry(pm)
     territory, report = load(path, registry)
     if territory is not None:
+        territory = apply_overrides(territory, pm, report)
         pm.hook.raccord_check(territory=territory, registry=registry, report=report)
     return territory, report, registry
 
@@ -120,10 +121,7 @@ class Raccord:
             queue=JobQueue(self.db, binding.instance.name, binding.profile.name,
                            max_attempts=int(self.territory.runtime.get("max_attempts", 5))),
         )
-        try:
-            override = apply_override(binding)
-        except PluginError as exc:
-            raise Unavailable(str(exc), hint="fix the override module under contrib/") from exc
+        override = binding.applied  # applied once, at load
         obj = binding.connector.cls(ctx)
         endpoints, jobs = dict(binding.connector.endpoints), dict(binding.connector.jobs)
         if override is not None:

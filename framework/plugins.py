@@ -43,7 +43,19 @@ def make_plugin_manager(
     _register_builtins(pm)
     if entry_points:
         _load_entry_points(pm)
+    _check_pending(pm)
     return pm
+
+
+def _check_pending(pm: pluggy.PluginManager) -> None:
+    """A hook implementation no hookspec knows (a misspelt name) is a load error naming
+    its plugin, not a hook that silently never runs."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        name = pm.get_name(exc.plugin) or repr(exc.plugin)
+        raise PluginError(f"plugin {name!r}: {exc} — check the hook's name against framework/hookspecs.py "
+                          f"(docs/hooks.md), or block the plugin with {BLOCK_ENV}={name}") from exc
 
 
 def _register_builtins(pm: pluggy.PluginManager) -> None:

@@ -99,6 +99,8 @@ def _print_overrides(territory: Territory) -> None:
         review = f", review by {decl.review_by}" if decl.review_by else ""
         owner = f", owner {decl.owner}" if decl.owner else ""
         click.echo(f"  [override] {decl.id}: {'; '.join(parts) or 'declared'} — {decl.reason}{owner}{review}")
+        for change in binding.applied.changes if binding.applied is not None else ():
+            click.echo(f"      {change.describe()}")  # the ledger, field by field
 
 
 @click.command("list")

@@ -12,12 +12,15 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from framework.config.lines import LineIndex
 from framework.config.paths import resolve_path
-from framework.declarations import ConnectorInfo
+from framework.declarations import ConnectorInfo, EndpointSpec, JobSpec
 from framework.errors import Unavailable
+
+if TYPE_CHECKING:
+    from framework.overrides import OverrideBuilder
 
 Layer = Literal["default", "profile", "instance"]
 
@@ -194,10 +197,21 @@ class Binding:
     connector: ConnectorInfo
     settings: Mapping[str, EffectiveSetting]
     override: OverrideDecl | None = None
+    #: The override module's result, applied once at load (framework.overrides).
+    applied: OverrideBuilder | None = None
 
     @property
     def id(self) -> str:
         return f"{self.instance.name}/{self.profile.name}"
+
+    @property
+    def endpoints(self) -> Mapping[str, EndpointSpec]:
+        """What this binding serves: the connector's endpoints as its override left them."""
+        return self.applied.endpoints if self.applied is not None else self.connector.endpoints
+
+    @property
+    def jobs(self) -> Mapping[str, JobSpec]:
+        return self.applied.jobs if self.applied is not None else self.connector.jobs
 
     def value(self, name: str) -> Any:
         return self.settings[name].value
