@@ -79,21 +79,26 @@ class JobRun:
 
 def endpoint(
     *,
+    permission: str,
     methods: Iterable[str] = ("GET",),
     description: str = "",
     params: Iterable[Param] = (),
     body_schema: Mapping[str, Any] | None = None,
     body_example: Any = None,
-    permission: str = "open",
     cache_seconds: int = 0,
     pattern: str | None = None,
     datasource: bool = False,
     name: str | None = None,
+    open_reason: str | None = None,
 ) -> Callable[[F], F]:
     """Declare a method as an endpoint served at ``/<instance>/<profile>/<name>``.
 
-    ``permission`` is ``"open"`` (anyone may call) or a permission name that the
-    instance grants to some of its clients. ``pattern`` is a regular expression the
+    ``permission`` is required: ``"open"`` (anyone may call, an explicit and visible
+    choice) or a permission name that the instance gives to some of its clients
+    (``"can_access"``, Passerelle's usual name). A method with side effects (POST,
+    PUT, PATCH, DELETE) may be ``open`` only with ``open_reason="…"`` (a payment
+    notification webhook, say); the admin can change any endpoint's access in
+    instances.toml (docs/gateway.md, "Access"). ``pattern`` is a regular expression the
     rest of the path after the endpoint name must match; its named groups reach the
     method as ``call.path_args``. ``datasource=True`` marks a w.c.s. data source
     (items ``{"id", "text"}`` filtered by ``q`` and ``id``).
@@ -116,6 +121,7 @@ def endpoint(
             cache_seconds=cache_seconds,
             pattern=pattern,
             datasource=datasource,
+            open_reason=open_reason,
         )
         setattr(func, _ENDPOINT_ATTR, spec)
         return func
@@ -160,6 +166,13 @@ class Connector:
     connect_timeout = Setting(float, 5.0, "seconds to wait for the business server to accept a connection",
                               min=0.1, max=300)
     read_timeout = Setting(float, 30.0, "seconds to wait for the business server's answer", min=0.1, max=3600)
+    total_timeout = Setting(float, 30.0, "seconds for a whole outbound call: connection, headers and every "
+                            "byte of the answer, retries included", variability="instance", min=0.1, max=3600)
+    max_answer_bytes = Setting(int, 10 * 1024 * 1024, "largest answer read from the business server, in "
+                               "bytes (a larger one is a 502)", variability="instance", min=1, max=2**31)
+    max_concurrency = Setting(int, 0, "calls of this binding running at once in one gateway process "
+                              "(its bulkhead); 0: half the gateway's threads", variability="instance",
+                              min=0, max=1024)
     ca_bundle = Setting(str, "", "path of a CA bundle for a server with a private certificate authority "
                         "(TLS verification stays on)", variability="instance", path="file")
     # Retries and circuit breaker (framework/outbound): per instance, since town-hall

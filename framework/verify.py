@@ -19,7 +19,6 @@ from framework.declarations import EndpointSpec, JobSpec, Param
 from framework.errors import BadRequest
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-SIDE_EFFECTS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def endpoint_problems(spec: EndpointSpec) -> list[str]:
@@ -49,17 +48,11 @@ def _endpoint(spec: EndpointSpec) -> list[str]:
 
 
 def _permission(spec: EndpointSpec) -> list[str]:
-    permission = spec.permission
-    if not isinstance(permission, str) or not permission.strip():
-        return ['needs an explicit permission: permission="open" or a permission name such as "can_access"']
-    if not hasattr(spec, "open_reason"):
-        return []  # declarations without open_reason (before issue 9's access control)
-    reason = getattr(spec, "open_reason", None)
-    side_effects = sorted(SIDE_EFFECTS & set(spec.methods))
-    if permission == "open" and side_effects and not (isinstance(reason, str) and reason.strip()):
-        return [f"is open to anyone and accepts {', '.join(side_effects)}: give open_reason=\"…\" "
-                "(why anyone may call it) or a permission"]
-    return []
+    from framework.access import declaration_problem  # the access rules live with access
+
+    problem = declaration_problem(spec)
+    # Its messages name the endpoint already.
+    return [problem.removeprefix(f"endpoint {spec.name!r} ").removeprefix(": ")] if problem else []
 
 
 def _param(param: Param) -> list[str]:

@@ -76,6 +76,9 @@ class BaseAdresse(Connector):
     # -- endpoints --------------------------------------------------------------------
 
     @endpoint(
+        # Public data (the BAN is open data), read-only: w.c.s. data sources call it
+        # unsigned from forms; the admin can close it per profile (docs/gateway.md).
+        permission="open",
         description="Addresses matching a text, best first, within the instance's communes.",
         params=[
             Param("q", str, "the address as typed (at least 3 characters); required unless id is given",
@@ -109,6 +112,7 @@ class BaseAdresse(Connector):
         return self._ask("search", query, limit)
 
     @endpoint(
+        permission="open",
         description="The address nearest to a point, if it lies within the instance's communes.",
         params=[
             Param("lat", float, "latitude (WGS84); required unless id is given", 49.1193, min=-90, max=90),
@@ -131,6 +135,7 @@ class BaseAdresse(Connector):
         return self._ask("reverse", query, 1)
 
     @endpoint(
+        permission="open",
         description="Streets of the instance's communes, from the store filled by sync_streets "
                     "(never calls the BAN).",
         params=[

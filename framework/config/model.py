@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from framework.access import AccessRule
 from framework.config.lines import LineIndex
 from framework.config.paths import resolve_path
 from framework.declarations import ConnectorInfo, EndpointSpec, JobSpec
@@ -119,6 +120,7 @@ class Profile:
     settings: Mapping[str, Any] = field(default_factory=dict)
     cost: Cost = Cost()
     jobs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    access: Mapping[str, AccessRule] = field(default_factory=dict)  # endpoint → rule
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,7 @@ class OverrideDecl:
     setup_days: float = 0.0
     yearly_days: float = 0.0
     settings: tuple[str, ...] = ()  # the shared settings it sets (filled by the loader)
+    access: tuple[str, ...] = ()  # the endpoints whose access it loosens (filled by the loader)
 
     @property
     def id(self) -> str:
@@ -181,6 +184,7 @@ class Instance:
     clients: Mapping[str, Client] = field(default_factory=dict)
     overrides: Mapping[str, OverrideDecl] = field(default_factory=dict)
     grants: tuple[str, ...] = ()  # "<instance>.<client>" of other instances allowed here
+    access: Mapping[str, Mapping[str, AccessRule]] = field(default_factory=dict)  # profile → endpoint → rule
 
     @property
     def own_deployment(self) -> bool:

@@ -104,7 +104,7 @@ FRAMEWORK_SECTIONS: Mapping[str, Section] = {
 
 TOP = {*FRAMEWORK_SECTIONS, "profiles", "instances"}
 
-PROFILE = {"connector", "description", "settings", "cost", "jobs"}
+PROFILE = {"connector", "description", "settings", "cost", "jobs", "access"}
 INSTANCE = {
     "name",
     "kind",
@@ -118,6 +118,7 @@ INSTANCE = {
     "clients",
     "overrides",
     "grants",
+    "access",
 }
 KINDS = {"metropole", "commune", "multicommunal", "syndicat"}
 IDENTITY = {"logo", "color", "secondary_color", "email", "phone", "url", "address"}
@@ -127,3 +128,4 @@ SIGNATURE = {"orig", "secret", "algos", "nonce"}
 SIGNATURE_ALGOS = {"sha1", "sha256", "sha512"}
 NONCE_POLICIES = {"required", "optional"}
 OVERRIDE = {"reason", "owner", "review_by", "plugin", "cost", "settings"}
+ACCESS = {"permission", "clients", "open_reason"}
