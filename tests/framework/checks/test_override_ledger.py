@@ -201,13 +201,15 @@ BAD_DECLARATIONS = [
     # The example: it passed `check`, then failed at its first call.
     ('@endpoint(permission="can_access", description="", pattern="(")\ndef markets(self, call):\n    return []\n',
      "add_endpoint(markets)", ["endpoint 'markets': needs a description", "pattern '(' does not compile"]),
-    ('@endpoint(permission="can_access", description="d", params=[Param("n", int, "n", "ten")])\ndef markets(self, call):\n    return []\n',
+    ('@endpoint(permission="can_access", description="d", params=[Param("n", int, "n", "ten")])\n'
+     'def markets(self, call):\n    return []\n',
      "add_endpoint(markets)", ["parameter 'n': its example 'ten' is refused: parameter 'n': expected an integer"]),
     ('@endpoint(permission="can_access", description="d", params=[Param("n", int, "n", 99, min=1, max=50)])\n'
      'def markets(self, call):\n    return []\n',
      "add_endpoint(markets)", ["its example 99 is refused", "out of range"]),
-    ('@endpoint(permission="can_access", description="d", methods=("POST",), body_schema={"type": "object", "required": ["a"]},\n'
-     '          body_example={"b": 1})\ndef markets(self, call):\n    return []\n',
+    ('@endpoint(permission="can_access", description="d", methods=("POST",),\n'
+     '          body_schema={"type": "object", "required": ["a"]}, body_example={"b": 1})\n'
+     'def markets(self, call):\n    return []\n',
      "add_endpoint(markets)", ["body_example does not match body_schema", "'a' is a required property"]),
     ('@endpoint(permission="can_access", description="d", methods=("POST",), body_schema={"type": "nothing"})\n'
      'def markets(self, call):\n    return []\n',
