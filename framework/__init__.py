@@ -8,6 +8,8 @@ imports a submodule is relying on machinery that may change (a meta-test keeps t
 shipped connectors and ``contrib/`` to this module).
 """
 
+from typing import TYPE_CHECKING
+
 from framework.config.model import Binding, EffectiveSetting, Instance, OverrideDecl, Profile, SecretRef, Territory
 from framework.config.paths import resolve_path
 from framework.config.report import Finding, Report, did_you_mean
@@ -28,6 +30,21 @@ from framework.errors import (
 from framework.hookspecs import hookimpl
 from framework.overrides import OverrideBuilder
 from framework.registry import ConnectorRegister, ConnectorRegistry
+from framework.soap.source import WsdlSource, is_url
+from framework.text import fold
+
+if TYPE_CHECKING:
+    from framework.outbound import OutboundHTTP
+    from framework.soap.service import SoapService
+
+
+def open_service(source: WsdlSource, http: "OutboundHTTP", *, service: str | None = None,
+                 port: str | None = None, address: str | None = None) -> "SoapService":
+    """A :class:`framework.soap.SoapService` for ``source`` over a binding's HTTP client
+    (zeep is imported on first use, not with ``framework``)."""
+    from framework.soap.service import open_service as open_soap
+
+    return open_soap(source, http, service=service, port=port, address=address)
 
 __all__ = [
     "REQUIRED",
@@ -62,10 +79,14 @@ __all__ = [
     "Unavailable",
     "UpstreamError",
     "UpstreamTimeout",
+    "WsdlSource",
     "did_you_mean",
     "endpoint",
     "extension",
+    "fold",
     "hookimpl",
+    "is_url",
     "job",
+    "open_service",
     "resolve_path",
 ]

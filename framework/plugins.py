@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from importlib import metadata
-from types import ModuleType
 
 import pluggy
 
@@ -102,17 +101,3 @@ def load_registry(pm: pluggy.PluginManager) -> ConnectorRegistry:
     register = ConnectorRegister()
     pm.hook.raccord_register_connectors(register=register)
     return register.build()
-
-
-def load_module_plugin(pm: pluggy.PluginManager, dotted: str) -> ModuleType:
-    """Import a plugin module by dotted name (an override under ``contrib/``)."""
-    import importlib
-
-    existing = pm.get_plugin(dotted)
-    if isinstance(existing, ModuleType):
-        return existing
-    try:
-        module = importlib.import_module(dotted)
-    except Exception as exc:
-        raise PluginError(f"plugin module {dotted!r} failed to import: {type(exc).__name__}: {exc}") from exc
-    return module

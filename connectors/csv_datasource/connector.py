@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.csv_datasource.reader import column_problem, read_table
-from framework import BadRequest, Call, Connector, NotFound, Param, Setting, Unavailable, endpoint
-from framework.storage.records import fold
+from framework import BadRequest, Call, Connector, NotFound, Param, Setting, Unavailable, endpoint, fold
 
 
 class CsvDatasource(Connector):

@@ -39,7 +39,7 @@ def test_a_shipped_endpoint_goes_through_the_same_verifier() -> None:
     class Bad(Connector):
         id = "bad"
 
-        @endpoint(description="d", params=[Param("limit", int, "n", 500, min=1, max=50)])
+        @endpoint(permission="open", description="d", params=[Param("limit", int, "n", 500, min=1, max=50)])
         def items(self, call: Call) -> list[str]:
             return []
 
