@@ -31,6 +31,17 @@ from framework.hookspecs import hookimpl
 from framework.overrides import OverrideBuilder
 from framework.registry import ConnectorRegister, ConnectorRegistry
 from framework.soap.source import WsdlSource, is_url
+from framework.storage.requests import (
+    DISPATCHED_JOB,
+    INSTANCE_STATUSES,
+    STATUSES,
+    TRIAGE,
+    Decision,
+    Request,
+    RequestStore,
+    dispatch_stats,
+    notify_dispatched,
+)
 from framework.text import fold
 
 if TYPE_CHECKING:
@@ -47,7 +58,11 @@ def open_service(source: WsdlSource, http: "OutboundHTTP", *, service: str | Non
     return open_soap(source, http, service=service, port=port, address=address)
 
 __all__ = [
+    "DISPATCHED_JOB",
+    "INSTANCE_STATUSES",
     "REQUIRED",
+    "STATUSES",
+    "TRIAGE",
     "Accepted",
     "BadRequest",
     "Binding",
@@ -57,6 +72,7 @@ __all__ = [
     "ConnectorInfo",
     "ConnectorRegister",
     "ConnectorRegistry",
+    "Decision",
     "EffectiveSetting",
     "EndpointSpec",
     "Finding",
@@ -72,6 +88,8 @@ __all__ = [
     "Profile",
     "RaccordError",
     "Report",
+    "Request",
+    "RequestStore",
     "SecretRef",
     "Setting",
     "SoapFault",
@@ -81,12 +99,14 @@ __all__ = [
     "UpstreamTimeout",
     "WsdlSource",
     "did_you_mean",
+    "dispatch_stats",
     "endpoint",
     "extension",
     "fold",
     "hookimpl",
     "is_url",
     "job",
+    "notify_dispatched",
     "open_service",
     "resolve_path",
 ]
