@@ -20,8 +20,9 @@ RUNTIME_ANCHOR = "[profiles.adresse]\n"
 
 def check(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     (tmp_path / "data").mkdir(exist_ok=True)
-    for csv in (ROOT / "data").glob("*.csv"):
-        (tmp_path / "data" / csv.name).write_bytes(csv.read_bytes())
+    for data in (ROOT / "data").iterdir():  # the files settings name
+        if data.is_file():
+            (tmp_path / "data" / data.name).write_bytes(data.read_bytes())
     config = tmp_path / "instances.toml"
     config.write_text(text, encoding="utf-8")
     with pytest.raises(SystemExit) as exit_info:
