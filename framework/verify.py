@@ -95,7 +95,8 @@ def job_problems(spec: JobSpec) -> list[str]:
     if not spec.description.strip():
         problems.append("needs a description (or a docstring)")
     try:
-        parse_schedule(spec.schedule)
+        if spec.schedule is not None:  # None: run on demand or on an event only
+            parse_schedule(spec.schedule)
     except ValueError as exc:
         problems.append(str(exc))
     return [f"job {spec.name!r}: {p}" for p in problems]
