@@ -30,6 +30,11 @@ class AnswerTooLarge(UpstreamError):
 
 def read_body(response: requests.Response, cap: int) -> None:
     """Read ``response``'s whole body (at most ``cap`` bytes) into ``response.content``."""
+    loaded: Any = getattr(response, "_content", False)  # requests' "not read yet" is False
+    if loaded is not False:  # already in memory (a stub adapter): only the cap applies
+        if len(loaded or b"") > cap:
+            raise _too_large(response, cap, "sent more")
+        return
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > cap:
         response.close()
