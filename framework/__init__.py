@@ -1,16 +1,26 @@
-"""raccord's framework: what a connector imports.
+"""raccord's framework: the whole API of connectors, hook implementations and overrides.
 
-``from framework import hookimpl, Connector, Setting, Param, endpoint, job`` is all a
-connector needs; the rest of the package is the machinery behind it.
+``from framework import hookimpl, Connector, Setting, Param, endpoint, job`` is what a
+connector needs; ``raccord_check`` hooks get a :class:`Territory`, a
+:class:`ConnectorRegistry` and a :class:`Report`; overrides get an
+:class:`OverrideBuilder`. Nothing outside this module is public: a connector that
+imports a submodule is relying on machinery that may change (a meta-test keeps the
+shipped connectors and ``contrib/`` to this module).
 """
 
-from framework.config.report import did_you_mean
+from typing import TYPE_CHECKING
+
+from framework.config.model import Binding, EffectiveSetting, Instance, OverrideDecl, Profile, SecretRef, Territory
+from framework.config.paths import resolve_path
+from framework.config.report import Finding, Report, did_you_mean
 from framework.connector import Accepted, Call, Connector, JobRun, endpoint, extension, job
-from framework.declarations import REQUIRED, EndpointSpec, JobSpec, Param, Setting
+from framework.declarations import REQUIRED, ConnectorInfo, EndpointSpec, JobSpec, Param, Setting
 from framework.errors import (
     BadRequest,
+    ConfigError,
     Forbidden,
     NotFound,
+    PluginError,
     RaccordError,
     SoapFault,
     Unavailable,
@@ -20,7 +30,8 @@ from framework.errors import (
 from framework.hookspecs import hookimpl
 from framework.journal import mask_email, mask_emails
 from framework.overrides import OverrideBuilder
-from framework.storage.records import fold
+from framework.registry import ConnectorRegister, ConnectorRegistry
+from framework.soap.source import WsdlSource, is_url
 from framework.storage.requests import (
     DISPATCHED_JOB,
     INSTANCE_STATUSES,
@@ -32,6 +43,20 @@ from framework.storage.requests import (
     dispatch_stats,
     notify_dispatched,
 )
+from framework.text import fold
+
+if TYPE_CHECKING:
+    from framework.outbound import OutboundHTTP
+    from framework.soap.service import SoapService
+
+
+def open_service(source: WsdlSource, http: "OutboundHTTP", *, service: str | None = None,
+                 port: str | None = None, address: str | None = None) -> "SoapService":
+    """A :class:`framework.soap.SoapService` for ``source`` over a binding's HTTP client
+    (zeep is imported on first use, not with ``framework``)."""
+    from framework.soap.service import open_service as open_soap
+
+    return open_soap(source, http, service=service, port=port, address=address)
 
 __all__ = [
     "DISPATCHED_JOB",
@@ -41,32 +66,50 @@ __all__ = [
     "TRIAGE",
     "Accepted",
     "BadRequest",
+    "Binding",
     "Call",
+    "ConfigError",
     "Connector",
+    "ConnectorInfo",
+    "ConnectorRegister",
+    "ConnectorRegistry",
     "Decision",
+    "EffectiveSetting",
     "EndpointSpec",
+    "Finding",
     "Forbidden",
+    "Instance",
     "JobRun",
     "JobSpec",
     "NotFound",
     "OverrideBuilder",
+    "OverrideDecl",
     "Param",
+    "PluginError",
+    "Profile",
     "RaccordError",
+    "Report",
     "Request",
     "RequestStore",
+    "SecretRef",
     "Setting",
     "SoapFault",
+    "Territory",
     "Unavailable",
     "UpstreamError",
     "UpstreamTimeout",
+    "WsdlSource",
     "did_you_mean",
     "dispatch_stats",
     "endpoint",
     "extension",
     "fold",
     "hookimpl",
+    "is_url",
     "job",
     "mask_email",
     "mask_emails",
     "notify_dispatched",
+    "open_service",
+    "resolve_path",
 ]

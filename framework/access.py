@@ -172,18 +172,27 @@ def open_problem(spec: EndpointSpec, access: Access) -> str | None:
     return None
 
 
-def verify_declaration(spec: EndpointSpec, where: str) -> None:
-    """The access rules of a declaration, checked at registration (shipped or override)."""
+def declaration_problem(spec: EndpointSpec) -> str | None:
+    """What breaks the access rules of a declaration (shipped or override), or None;
+    :func:`framework.verify.endpoint_problems` reports it with the other problems."""
     if not isinstance(spec.permission, str) or not spec.permission.strip():
-        raise PluginError(f"{where}: endpoint {spec.name!r} needs an explicit permission: "
-                          'permission="open" (anyone) or a name such as "can_access"')
+        return (f"endpoint {spec.name!r} needs an explicit permission: "
+                'permission="open" (anyone) or a name such as "can_access"')
     if spec.open_reason is not None and spec.permission != OPEN:
-        raise PluginError(f"{where}: endpoint {spec.name!r} has open_reason but permission "
-                          f"{spec.permission!r}: open_reason is only for open endpoints")
+        return (f"endpoint {spec.name!r} has open_reason but permission "
+                f"{spec.permission!r}: open_reason is only for open endpoints")
     problem = open_problem(spec, declared(spec))
     if problem is not None:
-        raise PluginError(f"{where}: {problem}: give open_reason=\"…\" (e.g. a payment "
-                          "notification webhook) or a permission such as \"can_access\"")
+        return (f"{problem}: give open_reason=\"…\" (e.g. a payment "
+                "notification webhook) or a permission such as \"can_access\"")
+    return None
+
+
+def verify_declaration(spec: EndpointSpec, where: str) -> None:
+    """The access rules of a declaration, checked at registration (shipped or override)."""
+    problem = declaration_problem(spec)
+    if problem is not None:
+        raise PluginError(f"{where}: {problem}")
 
 
 def loosened(common: Access, own: Access, instance: Instance, clients: Iterable[Client]) -> list[str]:

@@ -22,14 +22,15 @@ import pluggy
 from framework.access import ADMINISTRATOR, SIDE_EFFECT_METHODS, Access, Caller, Principal, authorize, effective_access
 from framework.config.loader import load
 from framework.config.model import Binding, Territory
+from framework.config.paths import resolve_path
 from framework.config.report import Report, did_you_mean
 from framework.connector import Call, Connector
-from framework.context import BindingContext, SettingsView
+from framework.context import BindingContext, SettingsView, connector_values
 from framework.declarations import EndpointSpec, JobSpec
-from framework.errors import ConfigError, MethodNotAllowed, NotFound, PluginError, Unavailable
+from framework.errors import ConfigError, MethodNotAllowed, NotFound
 from framework.journal import masked_errors
 from framework.outbound.runtime import OutboundRuntime
-from framework.overrides import OverrideBuilder, apply_override
+from framework.overrides import OverrideBuilder, apply_overrides
 from framework.params import convert_params
 from framework.plugins import load_registry, make_plugin_manager
 from framework.registry import ConnectorRegistry
@@ -62,6 +63,7 @@ def check_config(path: str, pm: pluggy.PluginManager | None = None) -> tuple[Ter
     registry = load_registry(pm)
     territory, report = load(path, registry)
     if territory is not None:
+        territory = apply_overrides(territory, pm, report)
         pm.hook.raccord_check(territory=territory, registry=registry, report=report)
     return territory, report, registry
 
@@ -116,7 +118,7 @@ class Raccord:
         return self._bound[key]
 
     def _build(self, binding: Binding) -> Bound:
-        values = {name: eff.value for name, eff in binding.settings.items()}
+        values = connector_values(binding, self.territory.base_dir)
         settings = SettingsView(values)
         http = self.outbound.client(binding, values, self.territory.base_dir)
         ctx = BindingContext(
@@ -129,10 +131,7 @@ class Raccord:
             territory=self.territory,
             invoke=functools.partial(self._peer, binding.instance.name),
         )
-        try:
-            override = apply_override(binding)
-        except PluginError as exc:
-            raise Unavailable(str(exc), hint="fix the override module under contrib/") from exc
+        override = binding.applied  # applied once, at load
         obj = binding.connector.cls(ctx)
         endpoints, jobs = dict(binding.connector.endpoints), dict(binding.connector.jobs)
         if override is not None:
@@ -261,7 +260,6 @@ def _storage_url(territory: Territory) -> str:
     if territory.storage_url:
         url = territory.storage_url
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-            # A relative SQLite path is relative to instances.toml, not the cwd.
-            url = f"sqlite:///{Path(territory.base_dir) / url[len('sqlite:///'):]}"
+            url = f"sqlite:///{resolve_path(territory.base_dir, url[len('sqlite:///'):])}"
         return url
     return default_url(territory.file)

@@ -166,30 +166,32 @@ class Connector:
     title: ClassVar[str] = ""
 
     # Settings every connector has: the outbound call policy of its binding.
-    connect_timeout = Setting(float, 5.0, "seconds to wait for the business server to accept a connection")
-    read_timeout = Setting(float, 30.0, "seconds to wait for the business server's answer")
+    connect_timeout = Setting(float, 5.0, "seconds to wait for the business server to accept a connection",
+                              min=0.1, max=300)
+    read_timeout = Setting(float, 30.0, "seconds to wait for the business server's answer", min=0.1, max=3600)
     total_timeout = Setting(float, 30.0, "seconds for a whole outbound call: connection, headers and every "
-                            "byte of the answer, retries included", variability="instance")
+                            "byte of the answer, retries included", variability="instance", min=0.1, max=3600)
     max_answer_bytes = Setting(int, 10 * 1024 * 1024, "largest answer read from the business server, in "
-                               "bytes (a larger one is a 502)", variability="instance")
+                               "bytes (a larger one is a 502)", variability="instance", min=1, max=2**31)
     max_concurrency = Setting(int, 0, "calls of this binding running at once in one gateway process "
-                              "(its bulkhead); 0: half the gateway's threads", variability="instance")
+                              "(its bulkhead); 0: half the gateway's threads", variability="instance",
+                              min=0, max=1024)
     ca_bundle = Setting(str, "", "path of a CA bundle for a server with a private certificate authority "
-                        "(TLS verification stays on)", variability="instance")
+                        "(TLS verification stays on)", variability="instance", path="file")
     # Retries and circuit breaker (framework/outbound): per instance, since town-hall
     # servers differ in how slow and flaky they are.
     retries = Setting(int, 2, "retries of an idempotent call on connection errors, 429, 502, 503, 504",
-                      variability="instance")
+                      variability="instance", min=0, max=10)
     retry_backoff = Setting(float, 0.5, "first retry delay in seconds (doubles each retry, with jitter)",
-                            variability="instance")
+                            variability="instance", min=0, max=60)
     retry_after_max = Setting(float, 10.0, "longest Retry-After (seconds) honoured; a longer one fails "
-                              "the call at once", variability="instance")
+                              "the call at once", variability="instance", min=0, max=3600)
     breaker_threshold = Setting(int, 5, "consecutive failed calls that open the circuit breaker",
-                                variability="instance")
+                                variability="instance", min=1, max=1000)
     breaker_reset_seconds = Setting(float, 30.0, "seconds an open circuit waits before a probe call",
-                                    variability="instance")
+                                    variability="instance", min=0, max=86400)
     proxy = Setting(str, "", "HTTP(S) proxy URL for the business server (environment proxies are "
-                    "ignored)", variability="instance")
+                    "ignored)", variability="instance", url=True, allow_http=True)
 
     def __init__(self, ctx: BindingContext) -> None:
         self.ctx = ctx
@@ -210,7 +212,7 @@ def describe(cls: type[Connector]) -> ConnectorInfo:
     """Read a connector class's declarations into a :class:`ConnectorInfo`."""
     if not (isinstance(cls, type) and issubclass(cls, Connector)):
         raise TypeError(f"{cls!r} is not a subclass of framework.Connector")
-    settings: dict[str, Setting] = {}
+    settings: dict[str, Setting[Any]] = {}
     endpoints: dict[str, EndpointSpec] = {}
     jobs: dict[str, JobSpec] = {}
     extensions: list[str] = []

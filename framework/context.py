@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from framework.config.model import Binding, Instance, SecretRef, Territory
+from framework.config.paths import resolve_path
 from framework.errors import Forbidden, NotFound
 from framework.outbound import OutboundHTTP
 from framework.runtime.queue import JobQueue
@@ -39,6 +40,19 @@ class SettingsView(Mapping[str, Any]):
     def __repr__(self) -> str:
         shown = {k: (str(v) if isinstance(v, SecretRef) else v) for k, v in self._values.items()}
         return f"SettingsView({shown})"
+
+
+def connector_values(binding: Binding, base_dir: str) -> dict[str, Any]:
+    """A binding's effective values as its connector reads them: a path setting resolved
+    against ``instances.toml``'s directory (the one rule for relative paths)."""
+    values = {}
+    for name, eff in binding.settings.items():
+        declared = binding.connector.settings.get(name)
+        value = eff.value
+        if declared is not None and declared.path is not None and isinstance(value, str) and value:
+            value = resolve_path(base_dir, value)
+        values[name] = value
+    return values
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar, overload
 
 Variability = Literal["instance", "shared", "fixed"]
 VARIABILITIES: tuple[str, ...] = ("instance", "shared", "fixed")
@@ -46,9 +46,28 @@ TYPE_NAMES: dict[type, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Setting:
-    """A configuration value a connector needs.
+T = TypeVar("T")
+PathKind = Literal["file", "dir"]
+
+#: Integers a parameter takes when it declares no bounds: signed 64 bits, what every
+#: database and JSON consumer downstream can hold (a larger one is a 400, never a 500).
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+class Setting(Generic[T]):
+    """A configuration value a connector (or a framework section) declares.
+
+    On a connector class it is a descriptor: ``self.limit`` on a connector object is
+    the binding's effective value, typed ``T`` (``self.settings.limit`` is the same
+    value). Constraints are declared here and checked once, by the configuration
+    walker, at the line where the value is written:
+
+    - ``min`` / ``max`` (inclusive) for numbers, ``choices`` for any type;
+    - ``pattern``: a regular expression a string (or each item of a list) must match;
+    - ``path``: ``"file"`` (must exist at ``check``) or ``"dir"``; a relative path is
+      relative to ``instances.toml`` and the connector reads it resolved;
+    - ``url``: an http(s) URL with a host; ``https`` only unless ``allow_http``
+      (loopback addresses may always use http: that traffic never leaves the host).
 
     ``variability`` says who may set it: ``instance`` values differ per instance and
     are free; ``shared`` values belong to the common project (setting one per instance
@@ -56,17 +75,53 @@ class Setting:
     ``secret`` settings only accept references (``{ env = … }`` / ``{ file = … }``).
     """
 
-    type: type = str
-    default: Any = REQUIRED
-    description: str = ""
-    secret: bool = False
-    variability: Variability = "shared"
-    choices: tuple[Any, ...] | None = None
-    name: str = ""
+    def __init__(
+        self,
+        type: type[T],
+        default: Any = REQUIRED,
+        description: str = "",
+        *,
+        secret: bool = False,
+        variability: Variability = "shared",
+        choices: tuple[Any, ...] | None = None,
+        name: str = "",
+        min: float | None = None,
+        max: float | None = None,
+        pattern: str | None = None,
+        path: PathKind | None = None,
+        url: bool = False,
+        allow_http: bool = False,
+    ) -> None:
+        self.type = type
+        self.default = default
+        self.description = description
+        self.secret = secret
+        self.variability = variability
+        self.choices = choices
+        self.name = name
+        self.min = min
+        self.max = max
+        self.pattern = pattern
+        self.path = path
+        self.url = url
+        self.allow_http = allow_http
 
     def __set_name__(self, owner: object, name: str) -> None:
         if not self.name:
-            object.__setattr__(self, "name", name)
+            self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Setting[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> T: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> Setting[T] | T:
+        if obj is None:
+            return self
+        value: T = obj.settings[self.name]  # type: ignore[attr-defined]
+        return value
+
+    def __repr__(self) -> str:
+        return f"Setting({self.type_name}, {self.default!r}, name={self.name!r})"
 
     @property
     def required(self) -> bool:
@@ -75,6 +130,29 @@ class Setting:
     @property
     def type_name(self) -> str:
         return TYPE_NAMES.get(self.type, self.type.__name__)
+
+    def constraints(self) -> str:
+        """The declared constraints in words (docs and hints)."""
+        parts = []
+        if self.min is not None and self.max is not None:
+            parts.append(f"{_num(self.min)} to {_num(self.max)}")
+        elif self.min is not None:
+            parts.append(f"at least {_num(self.min)}")
+        elif self.max is not None:
+            parts.append(f"at most {_num(self.max)}")
+        if self.choices is not None:
+            parts.append("one of " + ", ".join(repr(c) for c in self.choices))
+        if self.pattern is not None:
+            parts.append(f"matching `{self.pattern}`")
+        if self.path is not None:
+            parts.append(f"a {self.path} path, relative to instances.toml")
+        if self.url:
+            parts.append("an http(s) URL" if self.allow_http else "an https URL")
+        return "; ".join(parts)
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 @dataclass(frozen=True)
@@ -88,10 +166,19 @@ class Param:
     default: Any = None
     required: bool = False
     choices: tuple[Any, ...] | None = None
+    min: float | None = None  # inclusive bounds of an int or float parameter
+    max: float | None = None
 
     @property
     def type_name(self) -> str:
         return TYPE_NAMES.get(self.type, self.type.__name__)
+
+    @property
+    def bounds(self) -> tuple[float | None, float | None]:
+        """Declared bounds; an integer without them is kept within signed 64 bits."""
+        if self.type is int:
+            return (INT_MIN if self.min is None else self.min, INT_MAX if self.max is None else self.max)
+        return self.min, self.max
 
 
 @dataclass(frozen=True)
@@ -144,7 +231,7 @@ class ConnectorInfo:
     cls: type
     title: str
     description: str
-    settings: Mapping[str, Setting]
+    settings: Mapping[str, Setting[Any]]
     endpoints: Mapping[str, EndpointSpec]
     jobs: Mapping[str, JobSpec]
     extensions: tuple[str, ...] = field(default=())

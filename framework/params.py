@@ -37,6 +37,11 @@ def convert(param: Param, value: Any) -> Any:
             f"parameter {param.name!r}: expected {_article(param.type_name)}, got {str(value)[:60]!r}",
             hint=param.description or None,
         ) from None
+    low, high = param.bounds
+    if isinstance(converted, int | float) and not isinstance(converted, bool) and (
+            (low is not None and converted < low) or (high is not None and converted > high)):
+        raise BadRequest(f"parameter {param.name!r}: {converted} is out of range",
+                         hint=f"give {_range(low, high)}")
     if param.choices is not None and converted not in param.choices:
         raise BadRequest(f"parameter {param.name!r}: {converted!r} is not one of "
                          + ", ".join(repr(c) for c in param.choices))
@@ -73,6 +78,12 @@ def _convert(kind: type, value: Any) -> Any:
     if not isinstance(value, kind):
         raise TypeError(value)
     return value
+
+
+def _range(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"{low:g} to {high:g}" if max(abs(low), abs(high)) < 1e15 else f"{int(low)} to {int(high)}"
+    return f"at least {low:g}" if low is not None else f"at most {high:g}"
 
 
 def _article(name: str) -> str:

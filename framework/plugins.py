@@ -19,7 +19,7 @@ BLOCK_ENV = "RACCORD_BLOCK_PLUGINS"
 #: (development, tests) served by the real ``raccord`` command and its child processes.
 PLUGINS_ENV = "RACCORD_PLUGINS"
 #: Plugins that ship inside the framework (checks), registered by every manager.
-BUILTIN_PLUGINS: tuple[str, ...] = ("framework.checks.overrides",)
+BUILTIN_PLUGINS: tuple[str, ...] = ("framework.checks.overrides", "framework.checks.secrets")
 
 
 def make_plugin_manager(
@@ -47,6 +47,7 @@ def make_plugin_manager(
     if entry_points:
         _load_env_plugins(pm)
         _load_entry_points(pm)
+    _check_pending(pm)
     return pm
 
 
@@ -62,6 +63,15 @@ def _load_env_plugins(pm: pluggy.PluginManager) -> None:
             raise PluginError(f"plugin {dotted!r} (from {PLUGINS_ENV}) failed to import: "
                               f"{type(exc).__name__}: {exc} — fix the module or its name in {PLUGINS_ENV}") from exc
         _register(pm, module, dotted)
+def _check_pending(pm: pluggy.PluginManager) -> None:
+    """A hook implementation no hookspec knows (a misspelt name) is a load error naming
+    its plugin, not a hook that silently never runs."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        name = pm.get_name(exc.plugin) or repr(exc.plugin)
+        raise PluginError(f"plugin {name!r}: {exc} — check the hook's name against framework/hookspecs.py "
+                          f"(docs/hooks.md), or block the plugin with {BLOCK_ENV}={name}") from exc
 
 
 def _register_builtins(pm: pluggy.PluginManager) -> None:
@@ -140,17 +150,3 @@ def load_registry(pm: pluggy.PluginManager) -> ConnectorRegistry:
     register = ConnectorRegister()
     pm.hook.raccord_register_connectors(register=register)
     return register.build()
-
-
-def load_module_plugin(pm: pluggy.PluginManager, dotted: str) -> ModuleType:
-    """Import a plugin module by dotted name (an override under ``contrib/``)."""
-    import importlib
-
-    existing = pm.get_plugin(dotted)
-    if isinstance(existing, ModuleType):
-        return existing
-    try:
-        module = importlib.import_module(dotted)
-    except Exception as exc:
-        raise PluginError(f"plugin module {dotted!r} failed to import: {type(exc).__name__}: {exc}") from exc
-    return module

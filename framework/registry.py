@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from framework.access import verify_declaration
 from framework.connector import Connector, describe
 from framework.declarations import VARIABILITIES, ConnectorInfo
 from framework.errors import PluginError
+from framework.verify import declaration_problems
 
 
 class ConnectorRegister:
@@ -46,23 +46,16 @@ def _verify(info: ConnectorInfo, where: str) -> None:
             )
         if setting.secret and setting.variability == "fixed":
             raise PluginError(f"{where}: secret setting {name!r} cannot be 'fixed'")
-    from framework.runtime.schedule import parse_schedule
+    for name in info.settings:
+        if name in _RESERVED:
+            raise PluginError(f"{where}: setting {name!r} would hide Connector.{name}; rename it")
+    problems = declaration_problems(info.endpoints, info.jobs)
+    if problems:
+        raise PluginError(f"{where}: " + "; ".join(problems))
 
-    for name, job in info.jobs.items():
-        try:
-            if job.schedule is not None:
-                parse_schedule(job.schedule)
-        except ValueError as exc:
-            raise PluginError(f"{where}: job {name!r}: {exc}") from None
-    for name, spec in info.endpoints.items():
-        verify_declaration(spec, where)
-        if not spec.description:
-            raise PluginError(f"{where}: endpoint {name!r} needs a description (or a docstring)")
-        if spec.pattern is not None:
-            try:
-                spec.path_regex  # noqa: B018 - compiling is the check
-            except Exception as exc:
-                raise PluginError(f"{where}: endpoint {name!r} pattern is invalid: {exc}") from exc
+
+#: What every connector object has: a setting of that name would be shadowed.
+_RESERVED = frozenset({"ctx", "settings", "http", "store", "log", "health_check", "id", "title"})
 
 
 class ConnectorRegistry(Mapping[str, ConnectorInfo]):

@@ -97,3 +97,14 @@ def test_readme_shows_the_current_costs_of_the_example() -> None:
     assert result.exit_code == 0, result.output
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert result.output.rstrip() in readme, "README's costs table is stale: paste `raccord costs --width 132`"
+
+
+def test_configuration_reference_is_generated_from_the_declarations() -> None:
+    from framework.config import sections
+    from framework.docgen import configuration_page
+
+    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert page == configuration_page(page), "docs/configuration.md is stale: run `raccord docs`"
+    for name, section in sections.FRAMEWORK_SECTIONS.items():
+        for key in section.fields:
+            assert f"| `{key}` |" in page, f"[{name}] {key} is not in docs/configuration.md"

@@ -20,7 +20,8 @@ from framework import (
 )
 
 TYPES = ("housenumber", "street", "locality", "municipality")
-MAX_LIMIT = 50
+MAX_LIMIT = 50  # the BAN serves 1 to 50 answers
+INSEE_CODE = r"\d{5}|2[AB]\d{3}"
 # Words of French way names, queried one by one to list a commune's streets: the
 # search API needs a text of at least 3 characters and has no "list everything".
 STREET_WORDS = ["rue", "avenue", "boulevard", "chemin", "route", "place", "allée", "impasse",
@@ -38,14 +39,15 @@ class BaseAdresse(Connector):
     title = "Base Adresse Nationale"
 
     service_url = Setting(str, "https://api-adresse.data.gouv.fr",
-                          "root URL of the BAN API (its /search/ and /reverse/ are called)")
-    citycodes = Setting(list, [], "INSEE codes answers must belong to; empty means the instance's "
-                        "own insee codes (and no filter for an instance without any)",
-                        variability="instance")
-    limit = Setting(int, 10, f"default number of answers of search (at most {MAX_LIMIT})")
+                          "root URL of the BAN API (its /search/ and /reverse/ are called)", url=True)
+    citycodes = Setting(list, [], "INSEE codes answers must belong to, as 5-character strings; empty "
+                        "means the instance's own insee codes (and no filter for an instance without any)",
+                        variability="instance", pattern=INSEE_CODE)
+    limit = Setting(int, 10, "default number of answers of search", min=1, max=MAX_LIMIT)
     streets_words = Setting(list, STREET_WORDS, "words searched (type=street, per commune) by the "
                             "sync_streets job to list a commune's streets")
-    streets_limit = Setting(int, MAX_LIMIT, "answers asked per word and commune by sync_streets")
+    streets_limit = Setting(int, MAX_LIMIT, "answers asked per word and commune by sync_streets",
+                            min=1, max=MAX_LIMIT)
 
     # -- scope ------------------------------------------------------------------------
 
@@ -83,10 +85,10 @@ class BaseAdresse(Connector):
                   "1 rue serpenoise metz"),
             Param("id", str, "the id of an address this endpoint returned before (w.c.s. re-reads the "
                   "chosen item by id): answered from the store, without calling the BAN", "57463_0420_00001"),
-            Param("limit", int, f"at most this many answers (1 to {MAX_LIMIT}; default: the "
-                  "'limit' setting)", 5),
-            Param("lat", float, "latitude to favour answers near (with lon)", 49.1193),
-            Param("lon", float, "longitude to favour answers near (with lat)", 6.1757),
+            Param("limit", int, "at most this many answers (default: the 'limit' setting)", 5,
+                  min=1, max=MAX_LIMIT),
+            Param("lat", float, "latitude to favour answers near (with lon)", 49.1193, min=-90, max=90),
+            Param("lon", float, "longitude to favour answers near (with lat)", 6.1757, min=-180, max=180),
             Param("type", str, "only answers of this kind", "housenumber", choices=TYPES),
         ],
         datasource=True,
@@ -98,7 +100,7 @@ class BaseAdresse(Connector):
         if len(q) < 3 or not q[0].isalnum():
             raise BadRequest(f"parameter 'q': {q!r} is too short for the BAN",
                              hint="give at least 3 characters, starting with a letter or a digit")
-        limit = _limit(call.params.get("limit"), self.settings.limit)
+        limit = self.limit if call.params.get("limit") is None else call.params["limit"]
         query: dict[str, Any] = {"q": q}
         lat, lon = call.params.get("lat"), call.params.get("lon")
         if (lat is None) != (lon is None):
@@ -113,8 +115,8 @@ class BaseAdresse(Connector):
         permission="open",
         description="The address nearest to a point, if it lies within the instance's communes.",
         params=[
-            Param("lat", float, "latitude (WGS84); required unless id is given", 49.1193),
-            Param("lon", float, "longitude (WGS84); required unless id is given", 6.1757),
+            Param("lat", float, "latitude (WGS84); required unless id is given", 49.1193, min=-90, max=90),
+            Param("lon", float, "longitude (WGS84); required unless id is given", 6.1757, min=-180, max=180),
             Param("type", str, "only answers of this kind", "housenumber", choices=TYPES),
             Param("id", str, "the id of an address returned before: answered from the store",
                   "57463_0420_00001"),
@@ -127,8 +129,6 @@ class BaseAdresse(Connector):
         lat, lon = call.params.get("lat"), call.params.get("lon")
         if lat is None or lon is None:
             raise BadRequest("parameters 'lat' and 'lon' are required (or 'id')", hint="e.g. lat=49.1193&lon=6.1757")
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise BadRequest(f"({lat}, {lon}) is not a WGS84 point", hint="lat in [-90, 90], lon in [-180, 180]")
         query: dict[str, Any] = {"lat": lat, "lon": lon}
         if call.params.get("type"):
             query["type"] = call.params["type"]
@@ -141,7 +141,7 @@ class BaseAdresse(Connector):
         params=[
             Param("q", str, "words the street's label must contain (accents and case ignored)", "serpenoise"),
             Param("id", str, "the BAN identifier of one street", "57463_6315"),
-            Param("limit", int, "at most this many streets", 20),
+            Param("limit", int, "at most this many streets", 20, min=0, max=10_000),
         ],
         datasource=True,
     )
@@ -149,10 +149,7 @@ class BaseAdresse(Connector):
         if call.params.get("id"):
             found = self.store.get("streets", call.params["id"])
             return [found] if found is not None else []
-        limit = call.params.get("limit")
-        if limit is not None and limit < 0:
-            raise BadRequest("parameter 'limit' must not be negative")
-        return self.store.search("streets", call.params.get("q"), limit)
+        return self.store.search("streets", call.params.get("q"), call.params.get("limit"))
 
     # -- jobs -------------------------------------------------------------------------
 
@@ -176,7 +173,7 @@ class BaseAdresse(Connector):
         scope = frozenset({code})
         for word in self.settings.streets_words:
             query = {"q": word, "type": "street", "citycode": code,
-                     "limit": max(1, min(self.settings.streets_limit, MAX_LIMIT))}
+                     "limit": self.streets_limit}
             features = self._features("search", query)
             items.extend(i for i in mapping.to_items(features, scope, self.format_label)
                          if i["type"] == "street")
@@ -216,9 +213,3 @@ class BaseAdresse(Connector):
 
 ADDRESSES = "addresses"  # store collection of the items served, by id
 
-
-def _limit(asked: int | None, default: int) -> int:
-    limit = default if asked is None else asked
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadRequest(f"parameter 'limit': {limit} is out of range", hint=f"give 1 to {MAX_LIMIT}")
-    return limit

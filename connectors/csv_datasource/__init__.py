@@ -1,7 +1,15 @@
 """csv_datasource: a CSV file as a referential (w.c.s. data source)."""
 
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from framework import hookimpl
-from framework.registry import ConnectorRegister
+
+if TYPE_CHECKING:
+    from framework import Binding, ConnectorRegister, ConnectorRegistry, Report, Territory
 
 
 @hookimpl
@@ -9,3 +17,56 @@ def raccord_register_connectors(register: ConnectorRegister) -> None:
     from connectors.csv_datasource.connector import CsvDatasource
 
     register.add(CsvDatasource)
+
+
+_READ_WITH = ("path", "encoding", "delimiter", "id_column", "text_column")
+
+
+@hookimpl
+def raccord_check(territory: Territory, registry: ConnectorRegistry, report: Report) -> None:
+    """Look inside each binding's CSV file: its encoding, header and the id and text
+    columns the settings name (found by `raccord check`, not by the first caller)."""
+    seen: set[tuple[str, ...]] = set()  # a profile's file is reported once, not per instance
+    for binding in territory.bindings.values():
+        # A value that failed validation is already reported and absent from the binding.
+        if (binding.connector.id == "csv_datasource" and all(n in binding.settings for n in _READ_WITH)
+                and not _settings_reported(binding, report)):
+            _check_file(binding, territory.base_dir, report, seen)
+
+
+def _settings_reported(binding: Binding, report: Report) -> bool:
+    """A misspelt setting leaves its default in place: that file check would report the
+    same mistake a second time."""
+    tables = (("profiles", binding.profile.name, "settings"),
+              ("instances", binding.instance.name, "settings", binding.profile.name))
+    return any(f.path[:len(t)] == t for f in report.errors for t in tables)
+
+
+def _check_file(binding: Binding, base_dir: str, report: Report, seen: set[tuple[str, ...]]) -> None:
+    from connectors.csv_datasource.reader import column_problem, read_table
+    from framework import RaccordError, resolve_path
+
+    encoding = str(binding.value("encoding"))
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        _once(report, seen, binding.setting_path("encoding"), f"unknown encoding {encoding!r}",
+              "a Python codec name, e.g. utf-8 or latin-1")
+        return
+    try:
+        columns, _ = read_table(Path(resolve_path(base_dir, str(binding.value("path")))),
+                                str(binding.value("delimiter")), encoding)
+    except RaccordError as exc:
+        _once(report, seen, binding.setting_path("path"), exc.message, exc.hint)
+        return
+    problem = column_problem(str(binding.value("id_column")), str(binding.value("text_column")), columns)
+    if problem is not None:
+        setting, message = problem
+        _once(report, seen, binding.setting_path(setting), message, f"set {setting} to one of the columns")
+
+
+def _once(report: Report, seen: set[tuple[str, ...]], path: tuple[str, ...], message: str,
+          hint: str | None) -> None:
+    if path not in seen:
+        seen.add(path)
+        report.error(path, message, hint=hint)

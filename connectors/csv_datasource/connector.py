@@ -6,10 +6,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from connectors.csv_datasource.reader import read_rows
-from framework import BadRequest, Call, Connector, NotFound, Param, Setting, endpoint
-from framework.errors import ConfigError
-from framework.storage.records import fold
+from connectors.csv_datasource.reader import column_problem, read_table
+from framework import BadRequest, Call, Connector, NotFound, Param, Setting, Unavailable, endpoint, fold
 
 
 class CsvDatasource(Connector):
@@ -20,11 +18,11 @@ class CsvDatasource(Connector):
     id = "csv_datasource"
     title = "CSV referential"
 
-    path = Setting(str, description="path of the CSV file (relative to instances.toml)",
-                   variability="instance")
+    path = Setting(str, description="the CSV file", variability="instance", path="file")
     id_column = Setting(str, "id", "column holding each row's identifier")
     text_column = Setting(str, "text", "column holding each row's label")
-    delimiter = Setting(str, "auto", "column separator: ',', ';', a tab, or 'auto' to detect it")
+    delimiter = Setting(str, "auto", "column separator: ',', ';', a tab, or 'auto' to detect it",
+                        pattern=r"auto|.")
     encoding = Setting(str, "utf-8", "the file's text encoding")
     queries = Setting(dict, {}, "named queries: { name = { column = value, … } }; "
                       "served by the 'query' endpoint")
@@ -37,8 +35,7 @@ class CsvDatasource(Connector):
         self._lock = threading.Lock()
 
     def _file(self) -> Path:
-        path = Path(self.settings.path)
-        return path if path.is_absolute() else Path(self.ctx.base_dir) / path
+        return Path(self.path)  # resolved against instances.toml's directory
 
     def rows(self) -> list[dict[str, Any]]:
         """All items, re-read when the file changes."""
@@ -53,8 +50,10 @@ class CsvDatasource(Connector):
             mtime = -1.0
         with self._lock:
             if self._rows is None or mtime != self._mtime:
-                raw = read_rows(file, self.settings.delimiter, self.settings.encoding)
-                self._check_columns(file, raw)
+                columns, raw = read_table(file, self.delimiter, self.encoding)
+                if (problem := column_problem(self.id_column, self.text_column, columns)) is not None:
+                    # `raccord check` reports it; here the file changed since: 503, no path.
+                    raise Unavailable(problem[1], hint="run `raccord check`")
                 self._rows = [self._item(r) for r in raw]
                 # Folded once per load, not once per row per call: q filters stay cheap.
                 self._folded = {id(item): fold(str(item["text"])) for item in self._rows}
@@ -73,20 +72,10 @@ class CsvDatasource(Connector):
             rows = [r for r in rows if all(w in folded.get(id(r), "") for w in words)]
         return rows if limit is None else rows[:limit]
 
-    def _check_columns(self, file: Path, rows: list[dict[str, str]]) -> None:
-        """An id or text column the file lacks would serve empty ids: say so instead."""
-        if not rows:
-            return
-        for setting in ("id_column", "text_column"):
-            column = self.settings[setting]
-            if column not in rows[0]:
-                raise ConfigError(f"CSV file {file} has no column {column!r} ({setting})",
-                                  hint=f"its columns: {', '.join(rows[0])}; set {setting} to one of them")
-
     def _item(self, row: dict[str, str]) -> dict[str, Any]:
         item: dict[str, Any] = dict(row)
-        item["id"] = row.get(self.settings.id_column, "")
-        item["text"] = row.get(self.settings.text_column, "")
+        item["id"] = row.get(self.id_column, "")
+        item["text"] = row.get(self.text_column, "")
         return item
 
     @endpoint(

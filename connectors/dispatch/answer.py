@@ -10,7 +10,7 @@ from connectors.dispatch import territory as terr
 from framework import BadRequest, Call, Request
 
 if TYPE_CHECKING:
-    from framework.config.model import Territory
+    from framework import Territory
 
 
 def describe(territory: Territory, request: Request, *, with_history: bool = False) -> dict[str, Any]:

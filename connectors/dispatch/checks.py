@@ -11,8 +11,7 @@ from connectors.dispatch.boundaries import BoundariesError, load
 from framework import did_you_mean
 
 if TYPE_CHECKING:
-    from framework.config.model import Binding, Territory
-    from framework.config.report import Report
+    from framework import Binding, Report, Territory
 
 
 def check_territory(territory: Territory, report: Report) -> None:

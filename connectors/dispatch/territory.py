@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from framework import Connector, RequestStore
 
 if TYPE_CHECKING:
-    from framework.config.model import Binding, Instance, Territory
+    from framework import Binding, Instance, Territory
 
 COMMUNE, TRIAGE = "commune", "triage"
 KEYWORDS = (COMMUNE, TRIAGE)

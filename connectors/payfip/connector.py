@@ -23,31 +23,22 @@ class PayFiP(SoapBase):
     wsdl_base_dir = package_dir(__file__)
 
     numcli = Setting(str, REQUIRED, "the régie's PayFiP client number (6 digits, given by the DGFiP)",
-                     variability="instance")
+                     variability="instance", pattern=rules.NUMCLI_RE.pattern)
     mode = Setting(str, "test", "'test' (no money moves), 'activation' (the DGFiP's acceptance "
                    "run) or 'production'", choices=tuple(rules.SAISIE))
     service_url = Setting(str, "https://www.payfip.gouv.fr/tpa/services/securite",
-                          "the PayFiP SOAP service URL")
+                          "the PayFiP SOAP service URL", url=True)
     payment_url = Setting(str, "https://www.payfip.gouv.fr/tpa/paiementws.web",
-                          "the PayFiP payment page the citizen is sent to (…?idop=<id>)")
+                          "the PayFiP payment page the citizen is sent to (…?idop=<id>)", url=True)
     url_notification = Setting(str, REQUIRED, "URL PayFiP calls when the payment ends (the "
-                               "instance's w.c.s. or portal)", variability="instance")
+                               "instance's w.c.s. or portal)", variability="instance", url=True)
     url_redirect = Setting(str, REQUIRED, "URL the citizen comes back to after paying",
-                           variability="instance")
+                           variability="instance", url=True)
     wsdl = Setting(str, "wsdl/PaiementSecuriseService.wsdl", "the PayFiP WSDL (shipped with the "
                    "connector)", variability="fixed")
 
     def service_options(self) -> dict[str, str | None]:
         return {"service": None, "port": None, "address": self.settings.service_url}
-
-    def numcli_checked(self) -> str:
-        value = str(self.settings.numcli)
-        if not rules.NUMCLI_RE.fullmatch(value):
-            from framework.errors import ConfigError
-
-            raise ConfigError(f"numcli of {self.ctx.binding_id} is not 6 digits",
-                              hint="fix it in instances.toml (raccord check reports it)")
-        return value
 
     @endpoint(
         # Creating a payment commits the régie to a bill: only a client (w.c.s.) may.
@@ -71,7 +62,7 @@ class PayFiP(SoapBase):
     )
     def create_payment(self, call: Call) -> dict[str, Any]:
         fields = rules.payment_request(call.body)
-        request = {**fields, "numcli": self.numcli_checked(), "saisie": rules.SAISIE[self.settings.mode],
+        request = {**fields, "numcli": self.numcli, "saisie": rules.SAISIE[self.settings.mode],
                    "urlnotif": self.settings.url_notification, "urlredirect": self.settings.url_redirect}
         if not request["objet"]:
             del request["objet"]

@@ -1,7 +1,6 @@
 """soap: a generic connector configured by its WSDL."""
 
-from framework import hookimpl
-from framework.registry import ConnectorRegister
+from framework import ConnectorRegister, hookimpl
 
 
 @hookimpl

@@ -6,9 +6,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from framework import Connector, Setting
-from framework.soap import WsdlSource
-from framework.soap.source import is_url
+from framework import Connector, Setting, WsdlSource, is_url, open_service
 
 
 class SoapBase(Connector):
@@ -56,8 +54,6 @@ class SoapBase(Connector):
     def service(self) -> Any:
         """This binding's :class:`framework.soap.SoapService` (opened on first use)."""
         if self._service is None:
-            from framework.soap import open_service
-
             with self._lock:
                 if self._service is None:
                     self._service = open_service(self.wsdl_source(), self.http, **self.service_options())

@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.base_adresse.mapping import default_label
-from framework import Connector, hookimpl
-from framework.overrides import OverrideBuilder
+from framework import Connector, OverrideBuilder, hookimpl
 
 # Letters NFKD leaves whole: La Poste spells them out.
 _LIGATURES = str.maketrans({"Œ": "OE", "œ": "oe", "Æ": "AE", "æ": "ae", "ß": "ss"})

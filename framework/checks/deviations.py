@@ -8,8 +8,6 @@ what the override's code replaces or adds, with the overriding function's file:l
 from __future__ import annotations
 
 from framework.config.model import Binding, EffectiveSetting, Territory
-from framework.errors import PluginError
-from framework.overrides import apply_override
 
 
 def deviations(territory: Territory, instance: str) -> list[str]:
@@ -60,15 +58,11 @@ def _code(binding: Binding) -> list[str]:
     decl = binding.override
     assert decl is not None
     lines = [f"  code {decl.plugin}:"]
-    try:
-        builder = apply_override(binding)
-    except PluginError as exc:
-        return [*lines, f"    cannot be applied: {exc}"]
-    assert builder is not None
+    builder = binding.applied  # applied once, at load; `check` reports one that fails
+    if builder is None:
+        return [*lines, "    cannot be applied (see `raccord check`)"]
     if not builder.changes:
         lines.append("    changes nothing (dead override?)")
     for change in builder.changes:
-        verb, noun = change.kind.split("_", 1)
-        verb = {"replace": "replaces", "add": "adds", "set": "sets"}[verb]
-        lines.append(f"    {verb} {noun} {change.target}: {change.location}")
+        lines.append(f"    {change.describe()} — {change.location}")
     return lines

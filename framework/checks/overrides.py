@@ -22,15 +22,10 @@ from collections.abc import Callable
 from framework import hookimpl
 from framework.config.model import Binding, OverrideDecl, Territory
 from framework.config.report import Report
-from framework.errors import PluginError
-from framework.overrides import apply_override
 from framework.registry import ConnectorRegistry
 
 #: "today" for review dates; tests replace it (``monkeypatch.setattr(overrides, "today", …)``).
 today: Callable[[], dt.date] = dt.date.today
-
-# Messages of OverrideBuilder when the target no longer exists in the connector.
-_DEAD_MARKERS = ("which", "does not have", "extensions are")
 
 
 @hookimpl
@@ -83,17 +78,8 @@ def _check_plugin(binding: Binding, report: Report, opath: tuple[str, ...]) -> N
         report.warning((*opath, "plugin"),
                        f"override code {decl.plugin} is not under contrib/{folder}/",
                        hint=f"an instance's specifics live in its own folder: {expected}<module>")
-    try:
-        apply_override(binding)
-    except PluginError as exc:
-        dead = "dead override: " if _is_dead_target(str(exc)) else ""
-        report.error((*opath, "plugin"), f"{dead}{exc}",
-                     hint="fix the module under contrib/, or remove what it no longer needs to change")
-
-
-def _is_dead_target(message: str) -> bool:
-    return ("replaces " in message or "sets extension" in message) and any(
-        marker in message for marker in _DEAD_MARKERS)
+    # Applied once at load: framework.overrides.apply_overrides reports a failure there, and
+    # what it changes is listed by `raccord check` and `raccord explain --deviations`.
 
 
 def _check_value(binding: Binding, name: str, report: Report) -> None:

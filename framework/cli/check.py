@@ -11,11 +11,17 @@ from framework.cli.output import Col, echo_table, emit_json, format_option
 from framework.config.model import Binding, EffectiveSetting, OverrideDecl, Territory
 
 
-def _load(ctx: click.Context) -> tuple[Territory | None, object]:
+def _load(ctx: click.Context) -> Territory:
+    """The territory, or its errors printed and exit 1 (what `check` would refuse)."""
     from framework.app import check_config
 
     territory, report, _ = check_config(ctx.obj["config"])
-    return territory, report
+    if territory is None or not report.ok:
+        for finding in report.sorted():
+            if finding.level == "error":
+                click.echo(f"error: {finding}", err=True)
+        sys.exit(1)
+    return territory
 
 
 @click.command()
@@ -32,7 +38,8 @@ def check(ctx: click.Context, quiet: bool, fmt: str) -> None:
         emit_json("check", {
             "config": ctx.obj["config"], "ok": report.ok, "errors": errors, "warnings": warnings,
             "findings": [finding_entry(f) for f in report.sorted() if f.level == "error" or not quiet],
-            "overrides": [override_entry(d) for d in _ledger(territory)],
+            "overrides": [override_entry(b.override) for b in _ledger(territory) if b.override is not None]
+            if territory is not None else [],
             "counts": _counts(territory)})
         if errors:
             sys.exit(1)
@@ -83,7 +90,9 @@ def _print_overrides(territory: Territory) -> None:
         click.echo("overrides: none — every instance follows the common project")
         return
     click.echo(f"overrides ({len(declared)}):")
-    for decl in declared:
+    for binding in declared:
+        decl = binding.override
+        assert decl is not None
         parts = []
         if decl.plugin:
             parts.append(f"code {decl.plugin}")
@@ -94,16 +103,19 @@ def _print_overrides(territory: Territory) -> None:
         members = f" [club of {len(decl.members)}: {', '.join(decl.members)}]" if decl.club else ""
         click.echo(f"  [override] {decl.ledger_id}{members}: {'; '.join(parts) or 'declared'} — "
                    f"{decl.reason}{owner}{review}")
+        for change in binding.applied.changes if binding.applied is not None else ():
+            click.echo(f"      {change.describe()}")  # the ledger, field by field
 
 
-def _ledger(territory: Territory | None) -> list[OverrideDecl]:
-    """One declaration per ledger line: a club's once, with its members."""
+def _ledger(territory: Territory) -> list[Binding]:
+    """One binding per ledger line: a club's override once, with its members."""
     seen: set[str] = set()
     result = []
-    for decl in _declared(territory):
-        if decl.ledger_id not in seen:
+    for binding in territory.bindings.values():
+        decl = binding.override
+        if decl is not None and decl.ledger_id not in seen:
             seen.add(decl.ledger_id)
-            result.append(decl)
+            result.append(binding)
     return result
 
 
@@ -112,11 +124,7 @@ def _ledger(territory: Territory | None) -> list[OverrideDecl]:
 @click.pass_context
 def list_(ctx: click.Context, fmt: str) -> None:
     """List instances, their topology and the profiles they bind."""
-    territory, report = _load(ctx)
-    if territory is None:
-        for finding in getattr(report, "errors", []):
-            click.echo(f"error: {finding}", err=True)
-        sys.exit(1)
+    territory = _load(ctx)
     entries = [instance_entry(inst) for inst in territory.instances.values()]
     if fmt == "json":
         emit_json("list", {"territory": territory.name, "instances": entries})
@@ -145,11 +153,7 @@ def instance_entry(inst: Any) -> dict[str, Any]:
 @click.pass_context
 def explain(ctx: click.Context, instance: str, profile: str | None, deviations: bool, fmt: str) -> None:
     """Show each effective setting of a binding, where it comes from and what it shadows."""
-    territory, report = _load(ctx)
-    if territory is None:
-        for finding in getattr(report, "errors", []):
-            click.echo(f"error: {finding}", err=True)
-        sys.exit(1)
+    territory = _load(ctx)
     if instance not in territory.instances:
         raise click.ClickException(f"unknown instance {instance!r}")
     profiles = [profile] if profile else list(territory.instances[instance].profiles)

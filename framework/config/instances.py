@@ -26,7 +26,9 @@ _Path = tuple[str, ...]
 
 
 def parse_instances(table: dict[str, Any], report: Report, registry: ConnectorRegistry,
-                    profiles: Mapping[str, Profile], base_dir: str) -> dict[str, Instance]:
+                    profiles: Mapping[str, Profile], base_dir: str,
+                    broken: set[str] | frozenset[str] = frozenset()) -> dict[str, Instance]:
+    """``broken``: profiles written but invalid (already reported where they are)."""
     instances: dict[str, Instance] = {}
     for name, body in table.items():
         path = ("instances", name)
@@ -37,7 +39,7 @@ def parse_instances(table: dict[str, Any], report: Report, registry: ConnectorRe
             report.error(path, f"instance name {name!r} must be lower-case letters, digits, - or _",
                          hint="it appears in URLs: /<instance>/<profile>/<endpoint>")
         check_keys(report, path, body, S.INSTANCE)
-        instances[name] = _parse_instance(name, body, report, registry, profiles, base_dir)
+        instances[name] = _parse_instance(name, body, report, registry, profiles, base_dir, broken)
     _check_topology(instances, report)
     _check_insee(instances, report)
     _check_grants(instances, report)
@@ -45,15 +47,16 @@ def parse_instances(table: dict[str, Any], report: Report, registry: ConnectorRe
 
 
 def _parse_instance(name: str, body: dict[str, Any], report: Report, registry: ConnectorRegistry,
-                    profiles: Mapping[str, Profile], base_dir: str) -> Instance:
+                    profiles: Mapping[str, Profile], base_dir: str, broken: set[str] | frozenset[str]) -> Instance:
     path = ("instances", name)
     kind = body.get("kind", "commune")
     if not isinstance(kind, str) or kind not in S.KINDS:
         report.error((*path, "kind"), f"unknown kind {kind!r}",
                      hint=did_you_mean(str(kind), S.KINDS) or f"use one of {', '.join(sorted(S.KINDS))}")
-    used = _parse_profile_list(body.get("profiles", []), report, path, profiles)
-    overrides = _parse_overrides(body.get("overrides", {}), report, path, used)
-    settings = _parse_settings(body.get("settings", {}), report, path, used, profiles,
+    used = _parse_profile_list(body.get("profiles", []), report, path, profiles, broken)
+    # Tables of a broken profile are skipped silently: its one error is the root cause.
+    overrides = _parse_overrides(_drop(body.get("overrides", {}), broken), report, path, used)
+    settings = _parse_settings(_drop(body.get("settings", {}), broken), report, path, used, profiles,
                                registry, overrides, base_dir)
     return Instance(
         name=name,
@@ -100,7 +103,12 @@ def _number(body: dict[str, Any], key: str, kind: type, report: Report, path: _P
     return value
 
 
-def _parse_profile_list(value: Any, report: Report, path: _Path, profiles: Mapping[str, Profile]) -> list[str]:
+def _drop(table: Any, names: set[str] | frozenset[str]) -> Any:
+    return {k: v for k, v in table.items() if k not in names} if isinstance(table, dict) else table
+
+
+def _parse_profile_list(value: Any, report: Report, path: _Path, profiles: Mapping[str, Profile],
+                        broken: set[str] | frozenset[str]) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         report.error((*path, "profiles"), "expected a list of profile names", hint='profiles = ["adresse"]')
         return []
@@ -108,7 +116,7 @@ def _parse_profile_list(value: Any, report: Report, path: _Path, profiles: Mappi
     for name in value:
         if name in profiles:
             used.append(name)
-        else:
+        elif name not in broken:
             report.error((*path, "profiles"), f"unknown profile {name!r}",
                          hint=did_you_mean(name, profiles) or "define it under [profiles.<name>]")
     return used
@@ -210,8 +218,11 @@ def _parse_override(instance: str, profile: str, body: dict[str, Any], report: R
                      hint='say why this instance differs: reason = "…"')
         reason = ""
     review_by = body.get("review_by")
-    if review_by is not None and not isinstance(review_by, dt.date):
-        report.error((*opath, "review_by"), f"{review_by!r} is not a date", hint="write review_by = 2027-06-30")
+    # A TOML datetime is a dt.datetime, itself a dt.date: comparing it with today's date
+    # crashed every command. A review is due on a day, not at an hour.
+    if review_by is not None and (not isinstance(review_by, dt.date) or isinstance(review_by, dt.datetime)):
+        report.error((*opath, "review_by"), f"{review_by!s} is not a date",
+                     hint="write a plain date, without a time: review_by = 2027-06-30")
         review_by = None
     plugin = body.get("plugin")
     if plugin is not None and (not isinstance(plugin, str) or not plugin.startswith("contrib.")):

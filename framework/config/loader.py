@@ -24,7 +24,7 @@ from framework.config.model import (
     Territory,
 )
 from framework.config.report import Report, did_you_mean
-from framework.config.values import INVALID, check_keys, expect, setting_value
+from framework.config.values import INVALID, check_keys, read_section, setting_value
 from framework.registry import ConnectorRegistry
 
 
@@ -65,16 +65,22 @@ def parse(raw: dict[str, Any], file: str, report: Report, registry: ConnectorReg
     """Build the territory from parsed TOML, reporting every problem on the way."""
     base_dir = str(Path(file).resolve().parent)
     check_keys(report, (), raw, S.TOP)
-    territory = _table(raw, "territory", report)
-    check_keys(report, ("territory",), territory, S.TERRITORY)
-    profiles = _parse_profiles(_table(raw, "profiles", report), report, registry, base_dir)
-    instances = parse_instances(_table(raw, "instances", report), report, registry, profiles, base_dir)
+    sections = {name: read_section(section, _table(raw, name, report), report, (name,), base_dir)
+                for name, section in S.FRAMEWORK_SECTIONS.items()}
+    profile_table = _table(raw, "profiles", report)
+    profiles = _parse_profiles(profile_table, report, registry, base_dir)
+    # A profile written but broken (say, a misspelt connector) is reported once, where it
+    # is broken; the instances listing it must not each add "unknown profile".
+    broken = set(profile_table) - set(profiles)
+    instances = parse_instances(_table(raw, "instances", report), report, registry, profiles, base_dir,
+                                broken=broken)
     from framework.config.clubs import apply_clubs, parse_clubs
 
     clubs = parse_clubs(_table(raw, "clubs", report), report, registry, profiles, instances, base_dir)
     instances = apply_clubs(clubs, instances)
-    triage = territory.get("triage")
-    if triage is not None and (not isinstance(triage, str) or triage not in instances):
+    territory = sections["territory"]
+    triage = territory["triage"] or None
+    if triage is not None and triage not in instances:
         report.error(("territory", "triage"), f"triage instance {triage!r} is not defined",
                      hint=did_you_mean(str(triage), instances))
     if not instances:
@@ -83,16 +89,16 @@ def parse(raw: dict[str, Any], file: str, report: Report, registry: ConnectorReg
     bindings = check_access(instances, profiles, build_bindings(instances, profiles, registry, report, file),
                             registry, report)
     return Territory(
-        name=str(territory.get("name", "")),
+        name=territory["name"],
         file=file,
-        triage=triage if isinstance(triage, str) else None,
-        costs=_parse_costs(_table(raw, "costs", report), report),
+        triage=triage,
+        costs=_costs(sections["costs"]),
         profiles=profiles,
         instances=instances,
         bindings=bindings,
-        storage_url=_parse_storage(_table(raw, "storage", report), report),
-        gateway=_parse_gateway(_table(raw, "gateway", report), report),
-        runtime=_parse_runtime(_table(raw, "runtime", report), report),
+        storage_url=sections["storage"]["url"] or None,
+        gateway=GatewayConfig(**sections["gateway"]),
+        runtime=sections["runtime"],
         lines=report.lines,
         clubs=clubs,
     )
@@ -109,21 +115,9 @@ def _table(raw: dict[str, Any], key: str, report: Report, path: tuple[str, ...] 
 Split = Literal["equal", "population", "weights"]
 
 
-def _parse_costs(table: dict[str, Any], report: Report) -> CostModel:
-    check_keys(report, ("costs",), table, S.COSTS)
-    split = table.get("split", "equal")
-    if not isinstance(split, str) or split not in S.SPLITS:
-        report.error(("costs", "split"), f"unknown split {split!r}",
-                     hint=f"use one of {', '.join(sorted(S.SPLITS))}")
-        split = "equal"
-    numbers = {}
-    for key in ("day_rate_eur", "floor_eur"):
-        value = table.get(key, 0)
-        numbers[key] = float(value) if expect(report, ("costs", key), value, float, "a number") else 0.0
-        if numbers[key] < 0:
-            report.error(("costs", key), "must not be negative")
-    platform = parse_cost(table.get("platform", {}), report, ("costs", "platform"))
-    return CostModel(numbers["day_rate_eur"], cast(Split, split), numbers["floor_eur"], platform)
+def _costs(values: dict[str, Any]) -> CostModel:
+    platform = Cost(**values["platform"])
+    return CostModel(values["day_rate_eur"], cast(Split, values["split"]), values["floor_eur"], platform)
 
 
 def parse_cost(value: Any, report: Report, path: tuple[str, ...]) -> Cost:
@@ -131,46 +125,7 @@ def parse_cost(value: Any, report: Report, path: tuple[str, ...]) -> Cost:
     if not isinstance(value, dict):
         report.error(path, "expected { setup_days = …, yearly_days = … }")
         return Cost()
-    check_keys(report, path, value, S.COST)
-    days = {}
-    for key in ("setup_days", "yearly_days"):
-        v = value.get(key, 0)
-        ok = expect(report, (*path, key), v, float, "a number of days")
-        days[key] = float(v) if ok and v >= 0 else 0.0
-        if ok and v < 0:
-            report.error((*path, key), "must not be negative")
-    return Cost(days["setup_days"], days["yearly_days"])
-
-
-def _parse_storage(table: dict[str, Any], report: Report) -> str | None:
-    check_keys(report, ("storage",), table, S.STORAGE)
-    url = table.get("url")
-    if url is not None and not expect(report, ("storage", "url"), url, str, "a database URL"):
-        return None
-    return url
-
-
-def _parse_gateway(table: dict[str, Any], report: Report) -> GatewayConfig:
-    check_keys(report, ("gateway",), table, S.GATEWAY)
-    kwargs: dict[str, Any] = {}
-    for key, kind, what in (("max_body_bytes", int, "a number of bytes"),
-                            ("signature_window_seconds", int, "a number of seconds"),
-                            ("public_url", str, "a URL")):
-        if key in table and expect(report, ("gateway", key), table[key], kind, what):
-            if kind is int and table[key] <= 0:
-                # 0 or less would refuse every body / every signature (and -2 reads bodies unbounded).
-                report.error(("gateway", key), f"{key} must be positive, not {table[key]}")
-                continue
-            kwargs[key] = table[key]
-    return GatewayConfig(**kwargs)
-
-
-def _parse_runtime(table: dict[str, Any], report: Report) -> dict[str, Any]:
-    check_keys(report, ("runtime",), table, S.RUNTIME)
-    for key, value in table.items():
-        if key in S.RUNTIME:
-            expect(report, ("runtime", key), value, float, "a number")
-    return dict(table)
+    return Cost(**read_section(S.COST, value, report, path, ""))
 
 
 def _parse_profiles(table: dict[str, Any], report: Report, registry: ConnectorRegistry,
@@ -228,24 +183,19 @@ def _parse_profile_jobs(table: dict[str, Any], report: Report, path: tuple[str, 
         if not isinstance(body, dict):
             report.error(jpath, 'expected { schedule = "…", enabled = true|false }')
             continue
-        check_keys(report, jpath, body, S.PROFILE_JOB)
-        _check_schedule(body, report, jpath)
-        jobs[name] = dict(body)
+        values = read_section(S.PROFILE_JOB, body, report, jpath, "")
+        _check_schedule(values["schedule"], report, jpath)
+        # Only what is written: an absent schedule keeps the connector's default.
+        jobs[name] = {k: values[k] for k in body if k in values}
     return jobs
 
 
-def _check_schedule(body: dict[str, Any], report: Report, jpath: tuple[str, ...]) -> None:
+def _check_schedule(schedule: str, report: Report, jpath: tuple[str, ...]) -> None:
     from framework.runtime.schedule import parse_schedule
 
-    schedule = body.get("schedule")
-    if schedule is None:
-        return
-    if not isinstance(schedule, str):
-        report.error((*jpath, "schedule"), 'expected a schedule string, e.g. "every 15m" or "30 3 * * *"')
+    if not schedule:
         return
     try:
         parse_schedule(schedule)
     except ValueError as exc:
         report.error((*jpath, "schedule"), str(exc))
-    if "enabled" in body and not isinstance(body["enabled"], bool):
-        report.error((*jpath, "enabled"), "expected true or false")

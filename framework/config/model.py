@@ -12,12 +12,16 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from framework.access import AccessRule
 from framework.config.lines import LineIndex
-from framework.declarations import ConnectorInfo
+from framework.config.paths import resolve_path
+from framework.declarations import ConnectorInfo, EndpointSpec, JobSpec
 from framework.errors import Unavailable
+
+if TYPE_CHECKING:
+    from framework.overrides import OverrideBuilder
 
 Layer = Literal["default", "profile", "instance"]
 
@@ -42,17 +46,18 @@ class SecretRef:
                     hint=f"export {self.ref}=… in the service's environment",
                 )
             return value
-        path = Path(self.base_dir, self.ref) if self.base_dir else Path(self.ref)
+        path = Path(resolve_path(self.base_dir, self.ref))
         try:
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
+            # The file as written in instances.toml: a caller never learns a server path.
             raise Unavailable(
-                f"secret file {path} cannot be read ({exc.strerror})",
+                f"secret file {self.ref!r} cannot be read ({exc.strerror})",
                 hint="create it, readable by the service's user only",
             ) from None
         except UnicodeDecodeError:
             # Never echo the bytes: they are (part of) the secret.
-            raise Unavailable(f"secret file {path} is not UTF-8 text",
+            raise Unavailable(f"secret file {self.ref!r} is not UTF-8 text",
                               hint="write the secret as one line of UTF-8 text") from None
 
     def available(self) -> bool:
@@ -223,10 +228,21 @@ class Binding:
     connector: ConnectorInfo
     settings: Mapping[str, EffectiveSetting]
     override: OverrideDecl | None = None
+    #: The override module's result, applied once at load (framework.overrides).
+    applied: OverrideBuilder | None = None
 
     @property
     def id(self) -> str:
         return f"{self.instance.name}/{self.profile.name}"
+
+    @property
+    def endpoints(self) -> Mapping[str, EndpointSpec]:
+        """What this binding serves: the connector's endpoints as its override left them."""
+        return self.applied.endpoints if self.applied is not None else self.connector.endpoints
+
+    @property
+    def jobs(self) -> Mapping[str, JobSpec]:
+        return self.applied.jobs if self.applied is not None else self.connector.jobs
 
     def value(self, name: str) -> Any:
         return self.settings[name].value

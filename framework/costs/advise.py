@@ -30,8 +30,6 @@ from typing import Any
 
 from framework.config.model import Binding, Cost, Territory
 from framework.costs.compute import Amount, CostReport, OverrideCost, club_parts, cost_amount
-from framework.errors import PluginError
-from framework.overrides import apply_override
 
 Item = tuple[str, ...]
 
@@ -106,11 +104,9 @@ def signature(binding: Binding) -> frozenset[Item]:
     items: set[Item] = {("setting", name, repr(binding.settings[name].value))
                         for name in decl.settings if name in binding.settings}
     if decl.plugin is not None:
-        try:
-            builder = apply_override(binding)
-        except PluginError:
+        builder = binding.applied  # applied once, at load; None when it failed (check reports it)
+        if builder is None:
             return frozenset()
-        assert builder is not None
         items.update((change.kind, change.target, fingerprint(change.func)) for change in builder.changes)
     return frozenset(items)
 

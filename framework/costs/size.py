@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from framework.config.model import Binding
-from framework.errors import PluginError
-from framework.overrides import apply_override
 
 
 @dataclass(frozen=True)
@@ -53,11 +51,9 @@ def measure(binding: Binding, tests_root: Path | None = None) -> OverrideSize:
     decl = binding.override
     if decl is None or decl.plugin is None:
         return OverrideSize()
-    try:
-        builder = apply_override(binding)
-    except PluginError as exc:
-        return OverrideSize(problem=str(exc))
-    assert builder is not None
+    builder = binding.applied  # applied once, at load
+    if builder is None:
+        return OverrideSize(problem=f"override {decl.id}: its code cannot be applied (see `raccord check`)")
     replaced = tuple(_label(c.kind, c.target) for c in builder.changes if not c.kind.startswith("add_"))
     added = tuple(_label(c.kind, c.target) for c in builder.changes if c.kind.startswith("add_"))
     code_files = _module_files(decl.plugin)
@@ -77,7 +73,7 @@ def _label(kind: str, target: str) -> str:
 
 
 def _module_files(dotted: str) -> list[Path]:
-    module = importlib.import_module(dotted)  # apply_override imported it already
+    module = importlib.import_module(dotted)  # imported when the override was applied
     file = getattr(module, "__file__", None)
     if file is None:
         return []

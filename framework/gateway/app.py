@@ -149,10 +149,8 @@ class Gateway:
 
     def job_status(self, instance: str, profile: str, job_id: str,
                    principal: Principal | None) -> Answer:
-        """Hook point for the runtime's job queue (``framework.runtime.queue``, written
-        by the runtime): ``get_job(db, instance, profile, id)`` returns a job of this
-        binding only (another instance's job is a 404), and ``.public()`` what a caller
-        may see. Without the queue module the route answers 404."""
+        """A job of this binding only (another instance's job is a 404), as its
+        ``.public()`` view (framework.runtime.queue)."""
         self.raccord.binding(instance, profile)  # 404 for an unknown binding
         if principal is None:
             # Job ids are sequential: without this, anyone could read any binding's results.
@@ -163,10 +161,7 @@ class Gateway:
             raise Forbidden(f"client {principal.client.id} is not allowed on instance {instance!r}",
                             hint=f"instance {instance!r} must grant it: grants = [\"{principal.client.id}\"]")
         principal.admit()
-        try:
-            from framework.runtime import queue
-        except ImportError:
-            raise NotFound("job status is not available: the job queue is not installed") from None
+        from framework.runtime import queue
         # ASCII digits only ("²".isdigit() is True), within a 64-bit id column.
         if not (job_id.isascii() and job_id.isdigit() and len(job_id) <= 18):
             raise NotFound(f"no job {job_id[:40]!r}: job ids are numbers")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 from framework.errors import MethodNotAllowed, RaccordError, Unauthorized, envelope_for
@@ -90,7 +89,3 @@ def status_line(status: int) -> str:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
         return f"{status} Status"
-
-
-def allow_header(methods: Iterable[str]) -> tuple[str, str]:
-    return ("Allow", ", ".join(methods))

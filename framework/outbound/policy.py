@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from framework.config.paths import resolve_path
 from framework.errors import ConfigError
 
 #: Methods a retry cannot duplicate (RFC 9110 §9.2.2).
@@ -66,8 +67,7 @@ class OutboundPolicy:
         """The policy from a binding's effective settings (missing ones keep defaults)."""
         known = {f: values[f] for f in cls.__dataclass_fields__ if f in values and values[f] != ""}
         if ca := known.get("ca_bundle"):
-            # A relative path is relative to instances.toml, like every configured path.
-            known["ca_bundle"] = os.path.join(base_dir, str(ca))
+            known["ca_bundle"] = resolve_path(base_dir, str(ca))  # already resolved by a binding
         for name in ("retries", "breaker_threshold", "max_answer_bytes", "max_concurrency"):
             if name in known:
                 known[name] = int(known[name])

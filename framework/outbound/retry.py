@@ -21,10 +21,6 @@ from framework.outbound import deadline as deadlines
 from framework.outbound.policy import IDEMPOTENT_METHODS, RETRY_STATUSES, OutboundPolicy
 
 
-class RetryAfterTooLong(Exception):
-    """The server asked to wait longer than ``retry_after_max``: do not retry."""
-
-
 def never_sent(exc: BaseException) -> bool:
     """True when the connection was never established (so the request never left)."""
     if isinstance(exc, requests.ConnectTimeout):

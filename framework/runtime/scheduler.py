@@ -172,18 +172,3 @@ def _latest_slot(t: Timing, missed: dt.datetime, now: dt.datetime) -> dt.datetim
             break
         latest = nxt
     return latest
-
-
-def run_scheduler(source: Any, stop: StopSignal, *, database_url: str | None = None, pm: Any = None,
-                  **options: Any) -> Scheduler:
-    """Run a scheduler until ``stop`` is set; ``source`` is instances.toml's path or a Raccord."""
-    from framework.app import Raccord
-
-    raccord = source if isinstance(source, Raccord) else Raccord.open(source, database_url=database_url, pm=pm)
-    scheduler = Scheduler(raccord, **options)
-    try:
-        scheduler.run(stop)
-    finally:
-        if raccord is not source:
-            raccord.close()
-    return scheduler

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from framework.config.paths import resolve_path
 from framework.errors import ConfigError
 
 
@@ -74,7 +75,4 @@ class WsdlSource:
 def _absolute(path: str, base_dir: str) -> str:
     if path.startswith("file://"):
         path = urlsplit(path).path
-    candidate = Path(path).expanduser()
-    if not candidate.is_absolute():
-        candidate = Path(base_dir) / candidate
-    return os.path.realpath(candidate)
+    return os.path.realpath(resolve_path(base_dir, path))

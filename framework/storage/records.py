@@ -6,7 +6,6 @@ Each binding sees only its own rows (instance and profile are part of every key)
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,12 +13,7 @@ from sqlalchemy import and_, delete, func, insert, select
 
 from framework.storage.db import Database
 from framework.storage.schema import records
-
-
-def fold(text: str) -> str:
-    """Lower-case, accents removed: what search compares ("Rue de l'Église" ~ "eglise")."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+from framework.text import fold
 
 
 class RecordStore:

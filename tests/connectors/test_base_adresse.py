@@ -199,8 +199,17 @@ def test_reverse_outside_scope_is_empty(raccord: Raccord, ban_api: Any) -> None:
 def test_reverse_needs_a_real_point(raccord: Raccord) -> None:
     with pytest.raises(BadRequest, match="lat"):
         call(raccord, "paris/adresse/reverse", lon="2.3")
-    with pytest.raises(BadRequest, match="WGS84"):
+    with pytest.raises(BadRequest, match=r"'lat': 148.7 is out of range") as caught:
         call(raccord, "paris/adresse/reverse", lat="148.7", lon="2.3")
+    assert caught.value.hint == "give -90 to 90"
+
+
+@pytest.mark.parametrize(("endpoint", "value"), [("streets", "9223372036854775808"), ("streets", "-1"),
+                                                ("search", "51"), ("search", "0")])
+def test_limits_out_of_their_declared_bounds_are_400(raccord: Raccord, endpoint: str, value: str) -> None:
+    # 2**63 used to reach the database and come back as a 500.
+    with pytest.raises(BadRequest, match=r"'limit'.* is out of range"):
+        call(raccord, f"paris/adresse/{endpoint}", q="rue", limit=value)
 
 
 # -- upstream failures ------------------------------------------------------------------
@@ -399,7 +408,8 @@ def test_check_reports_out_of_range_limits_and_bad_citycodes_with_lines(tmp_path
         'citycodes = ["75110"]', 'citycodes = [75110, "7511"]')
     report = check_text(text, tmp_path)
     messages = [str(f) for f in report.errors]
-    assert any("instances.toml:10: profiles.adresse.settings.limit: limit = 80" in m for m in messages), messages
-    assert sum(":27: instances.paris10.settings.adresse.citycodes:" in m and "is not an INSEE commune code" in m
-               for m in messages) == 2, messages
-    assert len(messages) == 3, messages  # the profile's limit once, not once per instance
+    assert any("instances.toml:10: profiles.adresse.settings.limit: 80 is above the maximum 50" in m
+               for m in messages), messages
+    assert sum(":27: instances.paris10.settings.adresse.citycodes: 75110, '7511' do not match" in m
+               for m in messages) == 1, messages
+    assert len(messages) == 2, messages  # the profile's limit once, not once per instance

@@ -13,8 +13,7 @@ from click.testing import CliRunner
 from framework import BadRequest, NotFound, Unavailable
 from framework.app import Raccord
 from framework.cli import cli
-from framework.errors import ConfigError
-from framework.testing import call, make_raccord
+from framework.testing import call, check_text, make_raccord
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -109,27 +108,33 @@ def test_file_changes_are_seen_without_restart(raccord: Raccord, tmp_path: Path)
     assert ids(call(raccord, "metropole/referentiel/data", q="amanvillers")) == ["57017"]
 
 
-def test_missing_file_is_unavailable_and_names_the_path(tmp_path: Path) -> None:
-    r = make_raccord(territory("absent/communes.csv"), tmp_path)
+def test_missing_file_is_a_check_error_naming_the_setting(tmp_path: Path) -> None:
+    report = check_text(territory("absent/communes.csv"), tmp_path)
+    [error] = report.errors
+    assert error.dotted == "profiles.referentiel.settings.path" and error.line == 9
+    assert "'absent/communes.csv' does not exist" in error.message
+    assert str(tmp_path) not in error.message
+
+
+def test_a_file_gone_after_start_is_a_503_without_the_server_path(tmp_path: Path) -> None:
+    (tmp_path / "communes.csv").write_text(COMMUNES, encoding="utf-8")
+    r = make_raccord(territory(), tmp_path)
+    (tmp_path / "communes.csv").unlink()
     try:
         with pytest.raises(Unavailable) as caught:
             call(r, "metropole/referentiel/data", q="metz")
     finally:
         r.close()
     assert caught.value.status == 503
-    assert str(tmp_path / "absent" / "communes.csv") in caught.value.message
-    assert "path" in (caught.value.hint or "")
+    assert "cannot be read" in caught.value.message and "path" in caught.value.message
+    assert str(tmp_path) not in caught.value.describe()
 
 
-def test_bad_encoding_says_which_setting_fixes_it(tmp_path: Path) -> None:
+def test_bad_encoding_is_a_check_error(tmp_path: Path) -> None:
     (tmp_path / "communes.csv").write_bytes(COMMUNES.encode("latin-1"))
-    r = make_raccord(territory(), tmp_path)
-    try:
-        with pytest.raises(ConfigError) as caught:
-            call(r, "metropole/referentiel/data")
-    finally:
-        r.close()
-    assert "not utf-8" in caught.value.message and "encoding" in (caught.value.hint or "")
+    [error] = check_text(territory(), tmp_path).errors
+    assert "not utf-8" in error.message and "encoding" in (error.hint or "")
+    assert error.dotted == "profiles.referentiel.settings.path"
 
 
 def test_latin1_file_reads_with_the_encoding_setting(tmp_path: Path) -> None:
@@ -181,41 +186,32 @@ def test_cli_call_error_prints_the_error_envelope(tmp_path: Path, monkeypatch: p
 
 @pytest.mark.parametrize(("setting", "expected"), [
     ('encoding = "utf-9"', "unknown encoding 'utf-9'"),
-    ('delimiter = "||"', "delimiter '||'"),
-    ('delimiter = ""', "delimiter ''"),
+    ('delimiter = "||"', "'||' does not match"),
+    ('delimiter = ""', "'' does not match"),
 ])
-def test_bad_encoding_or_delimiter_setting_is_a_config_error(tmp_path: Path, setting: str,
-                                                            expected: str) -> None:
+def test_bad_encoding_or_delimiter_setting_is_a_check_error(tmp_path: Path, setting: str,
+                                                           expected: str) -> None:
     (tmp_path / "communes.csv").write_text(COMMUNES, encoding="utf-8")
     key, value = setting.split(" = ")
-    r = make_raccord(territory(**{key: value}), tmp_path)
-    try:
-        with pytest.raises(ConfigError) as caught:
-            call(r, "metropole/referentiel/data")
-    finally:
-        r.close()
-    assert expected in caught.value.message
+    [error] = check_text(territory(**{key: value}), tmp_path).errors
+    assert expected in error.message and error.dotted == f"profiles.referentiel.settings.{key}"
+    assert error.line == 13
 
 
-def test_a_column_the_file_lacks_is_a_clear_error(tmp_path: Path) -> None:
-    from framework.errors import ConfigError
-
+def test_a_column_the_file_lacks_is_a_check_error_listing_its_columns(tmp_path: Path) -> None:
     (tmp_path / "communes.csv").write_text("insee,name\n57463,Metz\n", encoding="utf-8")
-    text = f"""
-[profiles.ref]
-connector = "csv_datasource"
-[profiles.ref.settings]
-path = "{tmp_path / 'communes.csv'}"
-id_column = "code"
-text_column = "name"
+    [error] = check_text(territory(id_column='"code"').replace('id_column = "insee"\n', "", 1), tmp_path).errors
+    assert "no column 'code' (id_column)" in error.message and "insee, name" in error.message
+    assert error.dotted == "profiles.referentiel.settings.id_column"
 
-[instances.metz]
-profiles = ["ref"]
-"""
-    r = make_raccord(text, tmp_path)
+
+def test_a_column_gone_after_start_is_a_503(tmp_path: Path) -> None:
+    (tmp_path / "communes.csv").write_text(COMMUNES, encoding="utf-8")
+    r = make_raccord(territory(), tmp_path)
+    (tmp_path / "communes.csv").write_text("code,name\n57463,Metz\n", encoding="utf-8")
+    os.utime(tmp_path / "communes.csv", (1, 1))  # a new mtime: the file is read again
     try:
-        with pytest.raises(ConfigError, match=r"no column 'code' \(id_column\)") as err:
-            call(r, "metz/ref/data")
-        assert err.value.hint is not None and "insee, name" in err.value.hint
+        with pytest.raises(Unavailable, match=r"no column 'insee' \(id_column\)"):
+            call(r, "metropole/referentiel/data")
     finally:
         r.close()

@@ -190,7 +190,7 @@ class Listener(Connector):
     id = "listener"
     title = "test listener"
 
-    @job(schedule="weekly")
+    @job(schedule="weekly", description="Remember each request dispatched here.")
     def request_dispatched(self, run: JobRun) -> None:
         request = RequestStore(self.store.db).get(run.payload["request_id"], instance=self.ctx.instance.name)
         assert request is not None
@@ -262,6 +262,7 @@ def test_redispatch_leaves_requests_triaged_for_other_reasons(metro: Raccord) ->
 def test_a_hosted_commune_without_a_grant_is_closed_to_the_multicommunal_instance(tmp_path: Path) -> None:
     text = (ROOT / "instances.toml").read_text(encoding="utf-8")
     text = text.replace('boundaries = "data/', f'boundaries = "{ROOT}/data/', 1)
+    text = text.replace('path = "data/', f'path = "{ROOT}/data/', 1)  # a path setting must name a file
     woippy = text.index("[instances.woippy]")
     text = text[:woippy] + text[woippy:].replace('grants = ["communes.wcs"]\n', "", 1)
     app = make_raccord(text, tmp_path)

@@ -117,7 +117,7 @@ def test_bad_idop_is_a_400(payfip: Raccord) -> None:
 def test_check_reports_a_bad_numcli_with_its_line(tmp_path: Path) -> None:
     report = check_text(payfip_text("https://payfip.example", numcli="12AB"), tmp_path)
     errors = [str(e) for e in report.errors]
-    assert len(errors) == 1 and "numcli" in errors[0] and "6-digit" in errors[0]
+    assert len(errors) == 1 and "numcli" in errors[0] and "6 digits" in errors[0]
     assert ":" in errors[0].split("numcli")[0]  # file:line before the key
 
 

@@ -175,7 +175,7 @@ cost = { setup_days = 1, yearly_days = 0.5 }
      "    raise RuntimeError('oops')\n", "raccord_override failed: RuntimeError: oops"),
     ("from framework import hookimpl\n\n@hookimpl\ndef raccord_override(override):\n"
      "    override.replace_endpoint('search', lambda self, call: None, colour='red')\n",
-     "raccord_override failed: TypeError"),
+     "unexpected keyword argument 'colour'"),
 ])
 def test_broken_override_code_is_an_error_at_plugin(tmp_path: Path, contrib_dir: Path, body: str,
                                                     expected: str) -> None:
@@ -188,6 +188,115 @@ reason = "market search"
     [(line, message)] = findings(check(text, tmp_path), "error")
     assert line == line_of(text, "plugin = ")
     assert expected in message
+
+
+@pytest.fixture
+def toy_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line with the toy connector (and no entry points)."""
+    monkeypatch.setattr(framework.app, "make_plugin_manager",
+                        lambda: make_plugin_manager(plugins=[toy], entry_points=False))
+
+
+BAD_DECLARATIONS = [
+    # The issue's example: it passed `check`, then failed at its first call.
+    ('@endpoint(permission="can_access", description="", pattern="(")\ndef markets(self, call):\n    return []\n',
+     "add_endpoint(markets)", ["endpoint 'markets': needs a description", "pattern '(' does not compile"]),
+    ('@endpoint(permission="can_access", description="d", params=[Param("n", int, "n", "ten")])\n'
+     'def markets(self, call):\n    return []\n',
+     "add_endpoint(markets)", ["parameter 'n': its example 'ten' is refused: parameter 'n': expected an integer"]),
+    ('@endpoint(permission="can_access", description="d", params=[Param("n", int, "n", 99, min=1, max=50)])\n'
+     'def markets(self, call):\n    return []\n',
+     "add_endpoint(markets)", ["its example 99 is refused", "out of range"]),
+    ('@endpoint(permission="can_access", description="d", methods=("POST",),\n'
+     '          body_schema={"type": "object", "required": ["a"]}, body_example={"b": 1})\n'
+     'def markets(self, call):\n    return []\n',
+     "add_endpoint(markets)", ["body_example does not match body_schema", "'a' is a required property"]),
+    ('@endpoint(permission="can_access", description="d", methods=("POST",), body_schema={"type": "nothing"})\n'
+     'def markets(self, call):\n    return []\n',
+     "add_endpoint(markets)", ["body_schema is not a valid JSON schema"]),
+    ("def markets(self, call):\n    return []\n",
+     "replace_endpoint('search', markets, description='')", ["endpoint 'search': needs a description"]),
+    ("def markets(self, call):\n    return []\n",
+     "replace_endpoint('search', markets, pattern='[')", ["pattern '[' does not compile"]),
+    ('@job(schedule="every 0m", description="d")\ndef markets(self, run):\n    pass\n',
+     "add_job(markets)", ["job 'markets'"]),
+]
+
+
+@pytest.mark.parametrize(("code", "call", "expected"), BAD_DECLARATIONS)
+def test_an_overrides_declarations_go_through_the_one_verifier(tmp_path: Path, contrib_dir: Path, code: str,
+                                                               call: str, expected: list[str],
+                                                               toy_cli: None) -> None:
+    write_override(contrib_dir, "contrib.testville.paiement",
+                   f"from framework import Param, endpoint, hookimpl, job\n\n{code}\n\n@hookimpl\n"
+                   f"def raccord_override(override):\n    override.{call}\n")
+    text = HEAD + OVERRIDE_DECL
+    config = tmp_path / "instances.toml"
+    config.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "check"], catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    [error] = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert f"instances.toml:{line_of(text, 'plugin = ')}: instances.testville.overrides.paiement.plugin:" in error
+    for fragment in expected:
+        assert fragment in error, (fragment, error)
+    assert "Traceback" not in result.output
+
+
+OVERRIDE_DECL = """
+[instances.testville.overrides.paiement]
+plugin = "contrib.testville.paiement"
+reason = "market search"
+"""
+
+
+def test_a_misspelt_hook_in_an_override_is_an_error_naming_it(tmp_path: Path, contrib_dir: Path) -> None:
+    write_override(contrib_dir, "contrib.testville.paiement", GOOD + "\n\n@hookimpl\ndef raccord_overide(override):\n"
+                   "    pass\n")
+    [(line, message)] = findings(check(HEAD + OVERRIDE_DECL, tmp_path), "error")
+    assert line == line_of(HEAD + OVERRIDE_DECL, "plugin = ")
+    assert "raccord_overide" in message and "contrib.testville.paiement" in message
+
+
+def test_the_ledger_lists_what_an_override_changes_field_by_field(tmp_path: Path, contrib_dir: Path,
+                                                                 toy_cli: None) -> None:
+    write_override(contrib_dir, "contrib.testville.paiement", """\
+from framework import hookimpl
+
+
+def search(self, call):
+    return {"who": "testville"}
+
+
+@hookimpl
+def raccord_override(override):
+    override.replace_endpoint("search", search, permission="can_access", description="Testville's search.")
+""")
+    config = tmp_path / "instances.toml"
+    config.write_text(HEAD + OVERRIDE_DECL, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "check"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert ("replaces endpoint search: permission 'open' → 'can_access'; description 'Search.' → "
+            "\"Testville's search.\"") in result.output
+
+
+def test_an_override_is_applied_once_per_binding(tmp_path: Path, contrib_dir: Path) -> None:
+    write_override(contrib_dir, "contrib.testville.paiement", GOOD.replace(
+        "def raccord_override(override):\n", "def raccord_override(override):\n    CALLS.append(override.instance)\n")
+        + "\nCALLS: list[str] = []\n")
+    from framework.testing import make_raccord
+
+    r = make_raccord(HEAD + OVERRIDE_DECL, tmp_path, plugins=[toy], entry_points=False)
+    try:
+        import contrib.testville.paiement as module  # type: ignore[import-not-found]
+
+        for _ in range(3):
+            r.invoke("testville", "paiement", "markets")
+        from framework.checks.deviations import deviations
+
+        deviations(r.territory, "testville")
+        assert module.CALLS == ["testville"]
+    finally:
+        r.close()
 
 
 def test_code_outside_the_instance_folder_is_flagged(tmp_path: Path, contrib_dir: Path) -> None:
@@ -257,7 +366,8 @@ owner = "DSI"
     assert "[shared setting: override]" in out
     assert "url: 'https://example.invalid' [connector default] → 'https://ville.example'" in out
     assert "[override testville/paiement] market search (owner DSI" in out
-    assert f"replaces endpoint search: contrib.testville.paiement.search ({path}:4)" in out
-    assert f"adds endpoint markets: contrib.testville.paiement.markets ({path}:" in out
+    assert f"replaces endpoint search — contrib.testville.paiement.search ({path}:4)" in out
+    assert ("adds endpoint markets: permission 'open'; description 'Markets of the commune.'; methods ('GET',) — "
+            f"contrib.testville.paiement.markets ({path}:") in out
     same = CliRunner().invoke(cli, ["--config", str(config), "explain", "--deviations", "metro"])
     assert "paiement (toy): follows the common project" in same.output

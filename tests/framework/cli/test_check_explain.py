@@ -50,6 +50,7 @@ def test_check_reports_every_mistake_and_exits_1(tmp_path: Path, capsys: pytest.
     text = text.replace('boundaries = "data/', f'boundaries = "{EXAMPLE.parent}/data/', 1)  # copied away
     broken = tmp_path / "instances.toml"
     broken.write_text(text, encoding="utf-8")
+    shutil.copytree(ROOT / "data", tmp_path / "data")  # the files settings name
     code, out, _ = run(["--config", str(broken), "check"], capsys)
     assert code == 1
     errors = [line for line in out.splitlines() if line.startswith("error:")]

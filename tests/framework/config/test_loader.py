@@ -171,7 +171,7 @@ def test_secret_file_reference_resolves_relative_to_the_config(tmp_path: Path, r
     ("yearly_days = 1", "yearly_days = nan"),
     ("[profiles.tickets]\n", "[costs]\nday_rate_eur = inf\n\n[profiles.tickets]\n"),
     ("[profiles.tickets]\n", "[costs]\nfloor_eur = nan\n\n[profiles.tickets]\n"),
-    ("[profiles.tickets]\n", "[runtime]\nmax_attempts = nan\n\n[profiles.tickets]\n"),
+    ("[profiles.tickets]\n", "[runtime]\nbackoff_seconds = nan\n\n[profiles.tickets]\n"),
     ("page_size = 50", "page_size = 50\nread_timeout = nan"),  # a connector's number setting
 ])
 def test_non_finite_numbers_are_errors_with_their_line(tmp_path: Path, registry: ConnectorRegistry,
@@ -200,6 +200,6 @@ def test_gateway_limits_must_be_positive(tmp_path: Path, registry: ConnectorRegi
     text = GOOD.replace("[profiles.tickets]\n", f"[gateway]\n{setting}\n\n[profiles.tickets]\n", 1)
     territory, report = load(write(tmp_path, text), registry)
     [error] = report.errors
-    assert "must be positive" in error.message and error.line == 6
+    assert "below the minimum 1" in error.message and error.line == 6
     assert territory is not None and territory.gateway.max_body_bytes == 1_048_576
     assert territory.gateway.signature_window_seconds == 30

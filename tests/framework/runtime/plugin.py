@@ -28,27 +28,27 @@ class QueueTest(Connector):
         with open(Path(self.settings.out_dir) / f"{name}-{os.getpid()}.txt", "a", encoding="utf-8") as out:
             out.write(line + "\n")
 
-    @job(schedule="every 5m")
+    @job(schedule="every 5m", description="Record the payload's n.")
     def count(self, run: JobRun) -> int:
         self._append("count", str(run.payload["n"]))
         return int(run.payload["n"])
 
-    @job(schedule="hourly")
+    @job(schedule="hourly", description="Sleep, recording start and end.")
     def slow(self, run: JobRun) -> str:
         self._append("started", str(run.payload["n"]))
         time.sleep(float(run.payload["seconds"]))
         self._append("finished", str(run.payload["n"]))
         return "slept"
 
-    @job(schedule="daily")
+    @job(schedule="daily", description="Fail with the secret token in the message.")
     def broken(self, run: JobRun) -> None:
         raise UpstreamError(f"server refused token {self.settings.token} at https://u:{self.settings.token}@x/y")
 
-    @job(schedule="every 1s")
+    @job(schedule="every 1s", description="Do nothing, often.")
     def tick(self, run: JobRun) -> None:
         return None
 
-    @job(schedule="daily")
+    @job(schedule="daily", description="Answer the job's id, attempt and key.")
     def whoami(self, run: JobRun) -> dict[str, Any]:
         return {"job_id": run.job_id, "attempt": run.attempt, "key": run.idempotency_key}
 
@@ -61,7 +61,7 @@ class QueueTest(Connector):
             run.advance(1, total=len(items))
         return {"imported": len(items)}
 
-    @job(schedule="daily")
+    @job(schedule="daily", description="Push the payload to the server once.")
     def push(self, run: JobRun) -> dict[str, Any]:
         response = self.http.request("POST", f"{self.settings.server}/tickets", json=dict(run.payload),
                                      headers={"Idempotency-Key": str(run.payload["key"])})

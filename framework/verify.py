@@ -1,0 +1,112 @@
+"""The one verifier of endpoint and job declarations.
+
+Every endpoint and job goes through it, whether a shipped connector declares it
+(:class:`~framework.registry.ConnectorRegister` refuses the class) or an override
+adds or replaces it (``raccord check`` reports it at the override's ``plugin`` line):
+what the framework later documents, converts and validates at call time is checked
+here first, so a declaration cannot pass ``check`` and fail at its first call.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError, best_match
+
+from framework.declarations import EndpointSpec, JobSpec, Param
+from framework.errors import BadRequest
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def endpoint_problems(spec: EndpointSpec) -> list[str]:
+    """Everything wrong with one endpoint's declaration, each naming the field."""
+    return [f"endpoint {spec.name!r}: {p}" for p in _endpoint(spec)]
+
+
+def _endpoint(spec: EndpointSpec) -> list[str]:
+    problems = []
+    if not spec.description.strip():
+        problems.append("needs a description (or a docstring)")
+    bad = [m for m in spec.methods if m not in HTTP_METHODS]
+    if bad or not spec.methods:
+        problems.append(f"unknown HTTP method(s) {bad}; use {', '.join(HTTP_METHODS)}")
+    problems += _permission(spec)
+    if spec.pattern is not None:
+        try:
+            re.compile(spec.pattern)
+        except re.error as exc:
+            problems.append(f"pattern {spec.pattern!r} does not compile: {exc}")
+    for param in spec.params:
+        problems += _param(param)
+    problems += _body(spec)
+    if spec.cache_seconds < 0:
+        problems.append(f"cache_seconds must not be negative, not {spec.cache_seconds}")
+    return problems
+
+
+def _permission(spec: EndpointSpec) -> list[str]:
+    from framework.access import declaration_problem  # the access rules live with access
+
+    problem = declaration_problem(spec)
+    # Its messages name the endpoint already.
+    return [problem.removeprefix(f"endpoint {spec.name!r} ").removeprefix(": ")] if problem else []
+
+
+def _param(param: Param) -> list[str]:
+    from framework.params import convert  # params imports declarations: no cycle at load
+
+    where = f"parameter {param.name!r}"
+    problems = []
+    if param.min is not None and param.max is not None and param.min > param.max:
+        problems.append(f"{where}: min {param.min} is above max {param.max}")
+    for label, value in (("example", param.example), ("default", param.default)):
+        if value is None:
+            continue
+        try:
+            convert(param, value)
+        except BadRequest as exc:
+            problems.append(f"{where}: its {label} {value!r} is refused: {exc.message}")
+    return problems
+
+
+def _body(spec: EndpointSpec) -> list[str]:
+    if spec.body_schema is None:
+        return []
+    try:
+        Draft202012Validator.check_schema(dict(spec.body_schema))
+    except SchemaError as exc:
+        return [f"body_schema is not a valid JSON schema: {exc.message}"]
+    if spec.body_example is None:
+        return []
+    error = best_match(Draft202012Validator(dict(spec.body_schema)).iter_errors(spec.body_example))
+    if error is None:
+        return []
+    where = "body" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    return [f"body_example does not match body_schema: {where}: {error.message}"]
+
+
+def job_problems(spec: JobSpec) -> list[str]:
+    from framework.runtime.schedule import parse_schedule
+
+    problems = []
+    if not spec.description.strip():
+        problems.append("needs a description (or a docstring)")
+    try:
+        if spec.schedule is not None:  # None: run on demand or on an event only
+            parse_schedule(spec.schedule)
+    except ValueError as exc:
+        problems.append(str(exc))
+    return [f"job {spec.name!r}: {p}" for p in problems]
+
+
+def declaration_problems(endpoints: dict[str, EndpointSpec] | Any, jobs: dict[str, JobSpec] | Any) -> list[str]:
+    """All problems of a set of endpoints and jobs (a connector's, or an override's result)."""
+    problems: list[str] = []
+    for spec in endpoints.values():
+        problems += endpoint_problems(spec)
+    for job in jobs.values():
+        problems += job_problems(job)
+    return problems
