@@ -46,8 +46,19 @@ from framework.storage.requests import (
 from framework.text import fold
 
 if TYPE_CHECKING:
+    from framework.app import Raccord
     from framework.outbound import OutboundHTTP
     from framework.soap.service import SoapService
+
+
+def __getattr__(name: str) -> object:
+    # The runtime (hooks such as raccord_history receive it) imports the storage and the
+    # outbound machinery: loaded on first use, not with ``framework``.
+    if name == "Raccord":
+        from framework.app import Raccord
+
+        return Raccord
+    raise AttributeError(f"module 'framework' has no attribute {name!r}")
 
 
 def open_service(source: WsdlSource, http: "OutboundHTTP", *, service: str | None = None,
@@ -87,6 +98,7 @@ __all__ = [
     "Param",
     "PluginError",
     "Profile",
+    "Raccord",
     "RaccordError",
     "Report",
     "Request",

@@ -7,10 +7,7 @@ from typing import TYPE_CHECKING, Any
 from framework import hookimpl
 
 if TYPE_CHECKING:
-    from framework.app import Raccord
-    from framework.config.model import Territory
-    from framework.config.report import Report
-    from framework.registry import ConnectorRegister, ConnectorRegistry
+    from framework import ConnectorRegister, ConnectorRegistry, Raccord, Report, Territory
 
 
 @hookimpl
