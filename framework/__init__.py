@@ -4,7 +4,7 @@
 connector needs; the rest of the package is the machinery behind it.
 """
 
-from framework.connector import Accepted, Call, Connector, JobRun, endpoint, extension, job
+from framework.connector import Accepted, Call, Connector, JobRun, Unwrapped, endpoint, extension, job
 from framework.declarations import REQUIRED, EndpointSpec, JobSpec, Param, Setting
 from framework.errors import (
     BadRequest,
@@ -34,6 +34,7 @@ __all__ = [
     "Setting",
     "SoapFault",
     "Unavailable",
+    "Unwrapped",
     "UpstreamError",
     "UpstreamTimeout",
     "endpoint",

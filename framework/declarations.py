@@ -110,6 +110,8 @@ class EndpointSpec:
     pattern: str | None = None
     datasource: bool = False
     override: str | None = None  # id of the override that provides it, if any
+    # JSON schema of the answer when the endpoint returns framework.Unwrapped (no envelope).
+    unwrapped_schema: Mapping[str, Any] | None = None
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -34,6 +34,7 @@ def call(ctx: click.Context, instance: str, profile: str, endpoint: str, params:
          method: str, body: str | None, path: str) -> None:
     """Call ENDPOINT of INSTANCE/PROFILE with name=value PARAMS; exit 1 on error."""
     from framework.cli import open_runtime
+    from framework.connector import Unwrapped
 
     raw = _parse_pairs(params)
     envelope: dict[str, Any]
@@ -45,7 +46,7 @@ def call(ctx: click.Context, instance: str, profile: str, endpoint: str, params:
                                   body=payload, path=path)
         finally:
             runtime.close()
-        envelope = {"err": 0, "data": data}
+        envelope = {"err": 0, "data": data.data if isinstance(data, Unwrapped) else data}
     except RaccordError as exc:
         envelope = envelope_for(exc)
     click.echo(json.dumps(envelope, ensure_ascii=False, indent=2, default=str))
