@@ -47,6 +47,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="raccord", prog_name="raccord", message="%(prog)s %(version)s")
 @click.option("--config", "-c", "config", metavar="PATH", envvar="RACCORD_CONFIG",
               default="instances.toml", show_default=True, help="the territory's instances.toml")
 @click.pass_context

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
-from framework.config.model import Binding, EffectiveSetting, Territory
+from framework.cli.output import Col, echo_table, emit_json, format_option
+from framework.config.model import Binding, EffectiveSetting, OverrideDecl, Territory
 
 
 def _load(ctx: click.Context) -> tuple[Territory | None, object]:
@@ -18,18 +20,28 @@ def _load(ctx: click.Context) -> tuple[Territory | None, object]:
 
 @click.command()
 @click.option("--quiet", "-q", is_flag=True, help="print errors only")
+@format_option()
 @click.pass_context
-def check(ctx: click.Context, quiet: bool) -> None:
+def check(ctx: click.Context, quiet: bool, fmt: str) -> None:
     """Validate instances.toml: every error at once, with file:line; exit 1 on error."""
     from framework.app import check_config
 
     territory, report, _ = check_config(ctx.obj["config"])
+    errors, warnings = len(report.errors), len(report.warnings)
+    if fmt == "json":
+        emit_json("check", {
+            "config": ctx.obj["config"], "ok": report.ok, "errors": errors, "warnings": warnings,
+            "findings": [finding_entry(f) for f in report.sorted() if f.level == "error" or not quiet],
+            "overrides": [override_entry(d) for d in _declared(territory)] if territory else [],
+            "counts": _counts(territory)})
+        if errors:
+            sys.exit(1)
+        return
     for finding in report.sorted():
         if finding.level == "error" or not quiet:
             click.echo(f"{finding.level}: {finding}")
     if territory is not None and not quiet:
         _print_overrides(territory)
-    errors, warnings = len(report.errors), len(report.warnings)
     if errors:
         click.echo(f"{ctx.obj['config']}: {errors} error(s), {warnings} warning(s)")
         sys.exit(1)
@@ -37,6 +49,31 @@ def check(ctx: click.Context, quiet: bool) -> None:
         click.echo(f"{ctx.obj['config']}: OK — {len(territory.instances)} instances, "
                    f"{len(territory.profiles)} profiles, {len(territory.bindings)} bindings, "
                    f"{warnings} warning(s)")
+
+
+def finding_entry(finding: Any) -> dict[str, Any]:
+    return {"level": finding.level, "file": finding.file, "line": finding.line, "key": finding.dotted,
+            "message": finding.message, "hint": finding.hint}
+
+
+def override_entry(decl: OverrideDecl) -> dict[str, Any]:
+    return {"id": decl.id, "instance": decl.instance, "profile": decl.profile, "reason": decl.reason,
+            "owner": decl.owner, "review_by": decl.review_by.isoformat() if decl.review_by else None,
+            "plugin": decl.plugin, "settings": list(decl.settings),
+            "club": getattr(decl, "club", None), "members": list(getattr(decl, "members", ()) or ())}
+
+
+def _declared(territory: Territory | None) -> list[OverrideDecl]:
+    if territory is None:
+        return []
+    return [b.override for b in territory.bindings.values() if b.override is not None]
+
+
+def _counts(territory: Territory | None) -> dict[str, int] | None:
+    if territory is None:
+        return None
+    return {"instances": len(territory.instances), "profiles": len(territory.profiles),
+            "bindings": len(territory.bindings)}
 
 
 def _print_overrides(territory: Territory) -> None:
@@ -59,19 +96,32 @@ def _print_overrides(territory: Territory) -> None:
 
 
 @click.command("list")
+@format_option()
 @click.pass_context
-def list_(ctx: click.Context) -> None:
+def list_(ctx: click.Context, fmt: str) -> None:
     """List instances, their topology and the profiles they bind."""
     territory, report = _load(ctx)
     if territory is None:
         for finding in getattr(report, "errors", []):
             click.echo(f"error: {finding}", err=True)
         sys.exit(1)
-    click.echo(f"{territory.name or '(territory)'}: {len(territory.instances)} instances")
-    for inst in territory.instances.values():
-        where = f"hosted by {inst.hosted_by}" if inst.hosted_by else "own deployment"
-        flags = [f"{p}{' [override]' if p in inst.overrides else ''}" for p in inst.profiles]
-        click.echo(f"  {inst.name:<20} {inst.kind:<13} {where:<22} {', '.join(flags) or '-'}")
+    entries = [instance_entry(inst) for inst in territory.instances.values()]
+    if fmt == "json":
+        emit_json("list", {"territory": territory.name, "instances": entries})
+        return
+    rows = [[e["name"], e["kind"], f"hosted by {e['hosted_by']}" if e["hosted_by"] else "own deployment",
+             ", ".join(f"{p}{' [override]' if p in e['overrides'] else ''}" for p in e["profiles"]) or "-"]
+            for e in entries]
+    echo_table([Col("instance", ident=True), Col("kind", ident=True), Col("deployment", ident=True),
+                Col("profiles")], rows,
+               title=f"{territory.name or '(territory)'}: {len(territory.instances)} instances")
+
+
+def instance_entry(inst: Any) -> dict[str, Any]:
+    return {"name": inst.name, "title": inst.title, "kind": inst.kind, "insee": list(inst.insee),
+            "population": inst.population, "hosted_by": inst.hosted_by,
+            "own_deployment": inst.own_deployment, "identity": dict(inst.identity),
+            "profiles": list(inst.profiles), "overrides": sorted(inst.overrides)}
 
 
 @click.command()
@@ -79,8 +129,9 @@ def list_(ctx: click.Context) -> None:
 @click.argument("profile", required=False)
 @click.option("--deviations", is_flag=True,
               help="only how the instance differs from the common project, with the overriding code")
+@format_option()
 @click.pass_context
-def explain(ctx: click.Context, instance: str, profile: str | None, deviations: bool) -> None:
+def explain(ctx: click.Context, instance: str, profile: str | None, deviations: bool, fmt: str) -> None:
     """Show each effective setting of a binding, where it comes from and what it shadows."""
     territory, report = _load(ctx)
     if territory is None:
@@ -89,16 +140,42 @@ def explain(ctx: click.Context, instance: str, profile: str | None, deviations: 
         sys.exit(1)
     if instance not in territory.instances:
         raise click.ClickException(f"unknown instance {instance!r}")
-    if deviations:
-        from framework.checks.deviations import deviations as describe
-
-        click.echo("\n".join(describe(territory, instance)))
-        return
     profiles = [profile] if profile else list(territory.instances[instance].profiles)
     for name in profiles:
         if (instance, name) not in territory.bindings:
             raise click.ClickException(f"instance {instance!r} does not bind profile {name!r}")
-        _explain_binding(territory.binding(instance, name))
+    if deviations:
+        from framework.checks.deviations import deviations as describe
+
+        lines = describe(territory, instance)
+        if fmt == "json":
+            emit_json("explain", {"instance": instance, "deviations": lines, "overrides": [
+                override_entry(b.override) for b in territory.bindings_of(instance) if b.override]})
+        else:
+            click.echo("\n".join(lines))
+        return
+    bindings = [territory.binding(instance, name) for name in profiles]
+    if fmt == "json":
+        emit_json("explain", {"instance": instance, "bindings": [binding_entry(b) for b in bindings]})
+        return
+    for binding in bindings:
+        _explain_binding(binding)
+
+
+def binding_entry(binding: Binding) -> dict[str, Any]:
+    return {"binding": binding.id, "profile": binding.profile.name, "connector": binding.connector.id,
+            "override": override_entry(binding.override) if binding.override else None,
+            "settings": [setting_entry(e) for e in binding.settings.values()]}
+
+
+def setting_entry(eff: EffectiveSetting) -> dict[str, Any]:
+    def source(src: Any) -> dict[str, Any]:
+        return {"layer": src.layer, "file": src.file or None, "line": src.line}
+
+    return {"name": eff.name, "value": eff.shown(), "secret": eff.secret, "variability": eff.variability,
+            "source": source(eff.source),
+            "override": eff.source.layer == "instance" and eff.variability == "shared",
+            "shadows": [{"value": eff.shown(v), "source": source(s)} for s, v in eff.shadows]}
 
 
 def _explain_binding(binding: Binding) -> None:

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from framework.cli.output import format_option
 from framework.costs.render import FORMATS
 from framework.costs.scenarios import TOPOLOGIES
 
@@ -21,14 +22,14 @@ def _parse_what_if(value: str | None) -> str | None:
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@format_option(*(f for f in FORMATS if f not in ("table", "json")))
 @click.option("--what-if", "what_if", metavar="harmonise=<instance>",
               help="what the instance (and the territory) would save without its overrides")
 @click.option("--topology", type=click.Choice(TOPOLOGIES), default=None,
               help="cost the territory under this deployment model, compared with the other two")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="the date review_by is compared with (default: today)")
-@click.option("--width", type=int, default=None, help="table width in characters")
+@click.option("--width", type=int, default=None, help="table width in characters (default: the terminal's)")
 @click.pass_context
 def costs(ctx: click.Context, fmt: str, what_if: str | None, topology: str | None,
           today: dt.datetime | None, width: int | None) -> None:
@@ -54,7 +55,8 @@ def costs(ctx: click.Context, fmt: str, what_if: str | None, topology: str | Non
         result, harmonisation = report_for(territory, model, today=on), None
     topologies = compare_topologies(territory, today=on) if topology else None
     if fmt == "json":
-        click.echo(render.render_json(render.to_data(result, topologies, harmonisation)))
+        data = render.to_data(result, topologies, harmonisation)
+        click.echo(render.render_json({"command": "costs", "format_version": 1, **data}))
     elif fmt == "csv":
         click.echo(render.render_csv(result), nl=False)
     elif fmt == "html":

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import click
 
+from framework.cli.output import Col, echo_table, emit_json, format_option
 from framework.errors import NotFound
 
 
@@ -19,12 +20,11 @@ def jobs() -> None:
 @click.option("--profile", help="only this profile's jobs")
 @click.option("--status", type=click.Choice(["queued", "running", "done", "dead"]), help="only jobs in this status")
 @click.option("--limit", default=50, show_default=True, help="at most this many, newest first")
+@format_option()
 @click.pass_context
-def list_jobs(ctx: click.Context, instance: str | None, profile: str | None, status: str | None, limit: int) -> None:
+def list_jobs(ctx: click.Context, instance: str | None, profile: str | None, status: str | None, limit: int,
+              fmt: str) -> None:
     """List jobs, newest first."""
-    from rich.console import Console
-    from rich.table import Table
-
     from framework.cli import open_runtime
     from framework.runtime.queue import count_by_status, list_jobs
 
@@ -34,21 +34,36 @@ def list_jobs(ctx: click.Context, instance: str | None, profile: str | None, sta
         counts = count_by_status(runtime.db)
     finally:
         runtime.close()
-    table = Table("id", "binding", "job", "status", "attempts", "updated (UTC)", "error")
-    for job in found:
-        table.add_row(str(job.id), f"{job.instance}/{job.profile}", job.name, job.status,
-                      f"{job.attempts}/{job.max_attempts}", job.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
-                      (job.error or "")[:60])
-    console = Console()
-    console.print(table)
-    console.print("queue: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
+    if fmt == "json":
+        emit_json("jobs list", {"jobs": [job_entry(j) for j in found], "queue": counts})
+        return
+    rows = [[str(job.id), f"{job.instance}/{job.profile}", job.name, job.status,
+             f"{job.attempts}/{job.max_attempts}", job.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+             job.error or ""] for job in found]
+    echo_table([Col("id", ident=True, right=True), Col("binding", ident=True), Col("job", ident=True),
+                Col("status"), Col("attempts"), Col("updated (UTC)"), Col("error")], rows)
+    click.echo("queue: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
+
+
+def job_entry(job: Any, *, full: bool = False) -> dict[str, Any]:
+    """A job as JSON: what the gateway shows its callers, plus binding and kind (and,
+    with ``full``, what only administrators see: idempotency key, worker, lease)."""
+    entry = {**job.public(), "instance": job.instance, "profile": job.profile,
+             "binding": f"{job.instance}/{job.profile}", "kind": job.kind}
+    if full:
+        entry.update(idempotency_key=job.idempotency_key, worker=job.worker,
+                     lease_until=job.lease_until.isoformat() if job.lease_until else None)
+    return entry
 
 
 @jobs.command()
 @click.argument("job_id", type=int)
+@format_option()
 @click.pass_context
-def show(ctx: click.Context, job_id: int) -> None:
+def show(ctx: click.Context, job_id: int, fmt: str) -> None:
     """Show one job: status, attempts, result or error."""
+    import json
+
     from framework.cli import open_runtime
     from framework.runtime.queue import find_job
 
@@ -59,10 +74,13 @@ def show(ctx: click.Context, job_id: int) -> None:
         runtime.close()
     if job is None:
         raise NotFound(f"no job {job_id}", hint="`raccord jobs list` shows the existing ones")
-    shown = {**job.public(), "binding": f"{job.instance}/{job.profile}", "kind": job.kind,
-             "idempotency_key": job.idempotency_key, "worker": job.worker,
-             "lease_until": job.lease_until.isoformat() if job.lease_until else None}
-    click.echo(json.dumps(shown, indent=2, ensure_ascii=False, default=str))
+    shown = job_entry(job, full=True)
+    if fmt == "json":
+        emit_json("jobs show", {"job": shown})
+        return
+    rows = [[key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)]
+            for key, value in shown.items()]
+    echo_table([Col("field", ident=True), Col("value")], rows, title=f"Job {job_id}")
 
 
 @jobs.command()

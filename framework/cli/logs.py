@@ -5,7 +5,11 @@ so a row written by older code cannot show one either."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+
+from framework.cli.output import Col, echo_table, emit_json, format_option
 
 
 @click.command()
@@ -14,12 +18,11 @@ import click
 @click.option("--limit", "-n", type=click.IntRange(1, 10_000), default=50, show_default=True,
               help="how many of the latest rows")
 @click.option("--direction", type=click.Choice(["in", "out"]), help="inbound calls or outbound requests")
+@format_option()
 @click.pass_context
 def logs(ctx: click.Context, instance: str, profile: str | None, limit: int,
-         direction: str | None) -> None:
+         direction: str | None, fmt: str) -> None:
     """Show the latest journal rows of INSTANCE, oldest first."""
-    from rich.console import Console
-    from rich.table import Table
     from sqlalchemy import select
 
     from framework.cli import open_runtime
@@ -45,15 +48,25 @@ def logs(ctx: click.Context, instance: str, profile: str | None, limit: int,
             rows = conn.execute(query.order_by(journal.c.id.desc()).limit(limit)).all()
     finally:
         runtime.close()
-    table = Table(title=f"Journal of {instance}" + (f"/{profile}" if profile else ""))
-    for column in ("at (UTC)", "dir", "profile", "what", "status", "ms", "error"):
-        table.add_column(column, overflow="fold")
-    for row in reversed(rows):
-        what = f"{row.method or ''} {redact_url(row.url) if row.url else row.endpoint or ''}".strip()
-        status = "" if row.status is None else str(row.status)
-        ms = "" if row.duration_ms is None else f"{row.duration_ms:.1f}"
-        error = " ".join(x for x in (row.err_class, row.error) if x)
-        table.add_row(f"{row.at:%Y-%m-%d %H:%M:%S}", row.direction, row.profile or "", what,
-                      status, ms, error)
-    Console().print(table)
+    entries = [row_entry(row, redact_url) for row in reversed(rows)]
+    if fmt == "json":
+        emit_json("logs", {"instance": instance, "profile": profile, "rows": entries})
+        return
+    table = [[e["at"][:19].replace("T", " "), e["direction"], e["profile"] or "", e["what"],
+              "" if e["status"] is None else str(e["status"]),
+              "" if e["duration_ms"] is None else f"{e['duration_ms']:.1f}",
+              " ".join(x for x in (e["err_class"], e["error"]) if x)] for e in entries]
+    echo_table([Col("at (UTC)"), Col("dir"), Col("profile", ident=True), Col("what"), Col("status"),
+                Col("ms", right=True), Col("error")], table,
+               title=f"Journal of {instance}" + (f"/{profile}" if profile else ""))
     click.echo(f"{len(rows)} row(s)")
+
+
+def row_entry(row: Any, redact_url: Any) -> dict[str, Any]:
+    """A journal row as JSON (URLs redacted again: a row from older code cannot leak)."""
+    what = f"{row.method or ''} {redact_url(row.url) if row.url else row.endpoint or ''}".strip()
+    return {"id": row.id, "at": row.at.isoformat(), "direction": row.direction, "profile": row.profile,
+            "endpoint": row.endpoint, "client": row.client, "method": row.method,
+            "url": redact_url(row.url) if row.url else None, "what": what, "status": row.status,
+            "duration_ms": row.duration_ms, "err_class": row.err_class, "error": row.error,
+            "override": row.override, "incident": row.incident}

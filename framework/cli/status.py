@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
+
+from framework.cli.output import Col, echo_table, emit_json, format_option
 
 
 @click.command()
 @click.option("--instance", "-i", help="only this instance's bindings")
+@format_option()
 @click.pass_context
-def status(ctx: click.Context, instance: str | None) -> None:
+def status(ctx: click.Context, instance: str | None, fmt: str) -> None:
     """Show whether each binding's business server is up, or down since when and why.
 
     Exits 1 when a binding is down (for monitoring scripts)."""
-    from rich.console import Console
-    from rich.table import Table
-
     from framework import availability
     from framework.cli import open_runtime
     from framework.errors import NotFound
@@ -29,21 +30,32 @@ def status(ctx: click.Context, instance: str | None) -> None:
         keys = sorted(k for k in runtime.territory.bindings if instance in (None, k[0]))
     finally:
         runtime.close()
-    table = Table(title="Availability of the bindings")
-    for column in ("instance", "profile", "status", "since (UTC)", "why"):
-        table.add_column(column, overflow="fold")
-    down = 0
-    for key in keys:
-        row = rows.get(key)
-        if row is None:
-            table.add_row(*key, "[dim]unknown[/dim]", "", "not called nor checked yet")
-        elif row.status == "up":
-            table.add_row(*key, "[green]up[/green]", f"{row.since:%Y-%m-%d %H:%M:%S}", "")
-        else:
-            down += 1
-            why = f"{row.reason} ({row.failures} consecutive failure(s))"
-            table.add_row(*key, "[red]down[/red]", f"{row.since:%Y-%m-%d %H:%M:%S}", why)
-    Console().print(table)
-    click.echo(f"{len(keys)} binding(s): {down} down")
+    entries = [binding_entry(key, rows.get(key)) for key in keys]
+    down = sum(1 for e in entries if e["status"] == "down")
+    if fmt == "json":
+        emit_json("status", {"bindings": entries, "total": len(entries), "down": down})
+    else:
+        table = [[e["instance"], e["profile"], e["status"], (e["since"] or "")[:19].replace("T", " "),
+                  _why(e)] for e in entries]
+        echo_table([Col("instance", ident=True), Col("profile", ident=True), Col("status"),
+                    Col("since (UTC)"), Col("why")], table, title="Availability of the bindings")
+        click.echo(f"{len(keys)} binding(s): {down} down")
     if down:
         sys.exit(1)
+
+
+def binding_entry(key: tuple[str, str], row: Any) -> dict[str, Any]:
+    """One binding's availability as JSON (``status`` is up, down or unknown)."""
+    if row is None:
+        return {"instance": key[0], "profile": key[1], "status": "unknown", "since": None, "reason": None,
+                "failures": 0, "checked_at": None}
+    return {"instance": key[0], "profile": key[1], "status": row.status, "since": row.since.isoformat(),
+            "reason": row.reason, "failures": row.failures, "checked_at": row.checked_at.isoformat()}
+
+
+def _why(entry: dict[str, Any]) -> str:
+    if entry["status"] == "unknown":
+        return "not called nor checked yet"
+    if entry["status"] == "down":
+        return f"{entry['reason']} ({entry['failures']} consecutive failure(s))"
+    return ""

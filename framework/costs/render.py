@@ -78,8 +78,11 @@ def render_csv(report: CostReport) -> str:
 
 
 def tables(report: CostReport, topologies: list[TopologyRow] | None = None,
-           harmonisation: Harmonisation | None = None) -> list[tuple[str, list[str], list[list[str]]]]:
-    """The report as (title, header, rows) tables: shared by the rich and HTML renderers."""
+           harmonisation: Harmonisation | None = None,
+           by_period: bool = False) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The report as (title, header, rows) tables: shared by the rich and HTML renderers
+    (``by_period``: the per-instance table as two, first year then recurring, to fit a
+    narrow terminal)."""
     e = fmt_eur
     result = []
     if harmonisation is not None:
@@ -103,21 +106,36 @@ def tables(report: CostReport, topologies: list[TopologyRow] | None = None,
             for i in report.instances]
     t = report.total
     rows.append(["TOTAL", str(report.deployments), "", "", e(t.first), "", "", e(t.recurring)])
-    result.append((title, ["instance", "platform", "shared 1st yr", "specific 1st yr", "total 1st yr",
-                           "shared recurring", "specific recurring", "total recurring"], rows))
+    header = ["instance", "platform", "shared 1st yr", "specific 1st yr", "total 1st yr",
+              "shared recurring", "specific recurring", "total recurring"]
+    if by_period:
+        result.append((f"{title}, first year", header[:5], [r[:5] for r in rows]))
+        result.append((f"{title}, recurring", [*header[:2], *header[5:]], [[*r[:2], *r[5:]] for r in rows]))
+    else:
+        result.append((title, header, rows))
+    profiles = [[p.name, p.connector, f"{p.cost.setup_days:g}+{p.cost.yearly_days:g}",
+                 str(len(p.instances)), e(p.amount.first), e(p.amount.recurring),
+                 e(p.per_instance().first), e(p.per_instance().recurring)] for p in report.profiles]
+    header = ["profile", "connector", "days (setup+yearly)", "instances", "cost 1st yr",
+              "recurring", "avg per instance 1st yr", "avg recurring"]
     result.append(("Profiles (shared: split among the instances binding them)",
-                   ["profile", "connector", "days (setup+yearly)", "instances", "cost 1st yr",
-                    "recurring", "avg per instance 1st yr", "avg recurring"],
-                   [[p.name, p.connector, f"{p.cost.setup_days:g}+{p.cost.yearly_days:g}",
-                     str(len(p.instances)), e(p.amount.first), e(p.amount.recurring),
-                     e(p.per_instance().first), e(p.per_instance().recurring)] for p in report.profiles]))
-    result.append(("Overrides (specific: charged to their instance)",
-                   ["override", "reason", "owner", "review by", "days (setup+yearly)", "cost 1st yr",
-                    "recurring", "measured size"],
-                   [[o.id, o.decl.reason, o.decl.owner or "-",
-                     (o.decl.review_by.isoformat() if o.decl.review_by else "-") + (" OVERDUE" if o.expired else ""),
-                     f"{o.decl.setup_days:g}+{o.decl.yearly_days:g}", e(o.amount.first), e(o.amount.recurring),
-                     _size(o.size)] for o in report.overrides]))
+                   [header[i] for i in (0, 1, 3, 4, 5)] if by_period else header,
+                   [[r[i] for i in (0, 1, 3, 4, 5)] for r in profiles] if by_period else profiles))
+    header = ["override", "reason", "owner", "review by", "days (setup+yearly)", "cost 1st yr",
+              "recurring", "measured size"]
+    rows = [[o.id, o.decl.reason, o.decl.owner or "-",
+             (o.decl.review_by.isoformat() if o.decl.review_by else "-") + (" OVERDUE" if o.expired else ""),
+             f"{o.decl.setup_days:g}+{o.decl.yearly_days:g}", e(o.amount.first), e(o.amount.recurring),
+             _size(o.size)] for o in report.overrides]
+    title = "Overrides (specific: charged to their instance)"
+    if by_period:
+        pick = [0, 3, 5, 6, 1]
+        result.append((title, [header[i] for i in pick], [[r[i] for i in pick] for r in rows]))
+        pick = [0, 2, 4, 7]
+        result.append(("Overrides: owner and measured size", [header[i] for i in pick],
+                       [[r[i] for i in pick] for r in rows]))
+    else:
+        result.append((title, header, rows))
     return result
 
 
@@ -130,21 +148,34 @@ def _size(size: Any) -> str:
 
 def render_table(report: CostReport, topologies: list[TopologyRow] | None = None,
                  harmonisation: Harmonisation | None = None, width: int | None = None) -> str:
-    from rich.console import Console
-    from rich.table import Table
+    """Rich tables as wide as the terminal (``width`` if given); names and amounts are
+    never cut: on a narrow terminal the first year and recurring come as two tables."""
+    from framework.cli.output import table_fits
 
-    console = Console(file=io.StringIO(), width=width or 160, force_terminal=False, color_system=None)
-    for title, header, rows in tables(report, topologies, harmonisation):
-        table = Table(title=title, title_justify="left")
-        for i, name in enumerate(header):
-            table.add_column(name, justify="right" if i and name not in ("reason", "owner", "connector")
-                             else "left")
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-    out = console.file
-    assert isinstance(out, io.StringIO)
-    return out.getvalue()
+    found = tables(report, topologies, harmonisation)
+    if not all(table_fits(_cols(header), rows, width) for _, header, rows in found):
+        found = tables(report, topologies, harmonisation, by_period=True)
+    return "".join(text_tables(found, width))
+
+
+_TEXT_COLUMNS = frozenset({"reason", "owner", "measured size", "members", "title", ""})
+
+
+def text_tables(found: list[tuple[str, list[str], list[list[str]]]], width: int | None = None) -> list[str]:
+    """Names and amounts never wrap (an amount split over two lines misreads); free text
+    wraps, and headers break onto two lines so that narrow terminals fit more."""
+    from framework.cli.output import render_table as table_text
+
+    return [table_text(_cols(header), rows, title=title, width=width) for title, header, rows in found]
+
+
+def _cols(header: list[str]) -> list[Any]:
+    from framework.cli.output import Col
+
+    return [Col(name if i == 0 or name in _TEXT_COLUMNS else name.replace(" ", "\n", 1),
+                ident=name not in _TEXT_COLUMNS or i == 0,
+                right=bool(i) and name not in ("reason", "owner", "connector", "members"))
+            for i, name in enumerate(header)]
 
 
 def render_html(report: CostReport, topologies: list[TopologyRow] | None = None,

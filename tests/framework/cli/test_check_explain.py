@@ -68,7 +68,8 @@ def test_explain_shows_each_layer_and_what_it_shadows(capsys: pytest.CaptureFixt
     assert "shadows" in out
 
 
-def test_list_shows_the_topology(capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_shows_the_topology(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # the table wraps free text at the terminal width
     code, out, _ = run(["--config", str(EXAMPLE), "list"], capsys)
     assert code == 0
     assert "hosted by communes" in out and "own deployment" in out
