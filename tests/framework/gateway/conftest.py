@@ -69,7 +69,8 @@ class Live:
             try:
                 if self.session.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Not listening yet, or too busy to answer in 1 s (a loaded CI machine).
                 time.sleep(0.1)
         raise RuntimeError(f"gateway did not start: {self.log.read_text()[-3000:]}")
 

@@ -25,6 +25,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
+from tests.conftest import ROOT
 from tests.framework.gateway import fakes
 from tests.framework.gateway.conftest import Live
 from tests.framework.gateway.wcs_client import Wcs
@@ -70,6 +71,10 @@ name = "w.c.s. replay"
 connector = "base_adresse"
 settings = {{ service_url = "{ban}", retries = 0 }}
 
+[profiles.referentiel]
+connector = "csv_datasource"
+settings = {{ path = "{ROOT / 'data' / 'metz_metropole_communes.csv'}", id_column = "insee", text_column = "name" }}
+
 [profiles.echo]
 connector = "gw_echo"
 settings = {{ read_timeout = 0.3 }}
@@ -77,7 +82,7 @@ settings = {{ read_timeout = 0.3 }}
 [instances.metz]
 name = "Ville de Metz"
 insee = ["57463"]
-profiles = ["adresse", "echo"]
+profiles = ["adresse", "echo", "referentiel"]
 
 [instances.metz.settings.echo]
 url = "{upstream}"
@@ -235,6 +240,13 @@ def test_repeated_ids_return_every_item(gw: Live, metz_wcs: Wcs) -> None:
     assert urllib.parse.urlparse(url).query.startswith(f"id={ids[0]}&id={ids[1]}&orig=")
     payload = get(url).json()
     assert payload["err"] == 0 and payload["data"] == [served[1], served[0]]
+
+
+def test_the_data_source_contract_repeated_ids_return_both(gw: Live, metz_wcs: Wcs) -> None:
+    items = data_source(metz_wcs, f"{gw.url}/metz/referentiel/data?id=57463&id=57480")
+    assert [(i["id"], i["text"]) for i in items] == [("57463", "Metz"), ("57480", "Montigny-lès-Metz")]
+    url = metz_wcs.webservice_url(f"{gw.url}/metz/referentiel/data", {"id": ["57480", "57463"]})
+    assert [i["id"] for i in get(url).json()["data"]] == ["57463", "57480"]
 
 
 def test_zero_results_and_arrondissement_and_missing_postcode(gw: Live, communes_wcs: Wcs) -> None:
