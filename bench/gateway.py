@@ -55,11 +55,11 @@ class BenchEcho(Connector):
     title = "bench"
     url = Setting(str, description="upstream base URL", variability="instance")
 
-    @endpoint(description="GET the upstream's JSON.")
+    @endpoint(permission="open", description="GET the upstream's JSON.")
     def echo(self, call: Call) -> Any:
         return self.http.get_json(f"{self.settings.url}/json")
 
-    @endpoint(description="Same, for signed clients only.", permission="call")
+    @endpoint(permission="call", description="Same, for signed clients only.")
     def signed(self, call: Call) -> Any:
         return self.http.get_json(f"{self.settings.url}/json")
 

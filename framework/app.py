@@ -11,13 +11,14 @@ import dataclasses
 import logging
 import threading
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pluggy
 
+from framework.access import ADMINISTRATOR, SIDE_EFFECT_METHODS, Access, Caller, Principal, authorize, effective_access
 from framework.config.loader import load
 from framework.config.model import Binding, Territory
 from framework.config.report import Report, did_you_mean
@@ -33,6 +34,7 @@ from framework.registry import ConnectorRegistry
 from framework.runtime.queue import JobQueue
 from framework.storage import Database, default_url, open_database
 from framework.storage.records import RecordStore
+from framework.validation import validate_body
 
 CONFIG_ENV = "RACCORD_CONFIG"
 log = logging.getLogger("raccord")
@@ -48,6 +50,7 @@ class Bound:
     jobs: Mapping[str, JobSpec]
     override: OverrideBuilder | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    access: Mapping[str, Access] = field(default_factory=dict)  # endpoint → effective access
 
 
 def check_config(path: str, pm: pluggy.PluginManager | None = None) -> tuple[Territory | None, Report,
@@ -131,7 +134,8 @@ class Raccord:
                 setattr(obj, name, types.MethodType(func, obj))
         endpoints = _flag_override(binding, override, endpoints)
         self.outbound.add_health_job(binding, jobs)
-        return Bound(binding, obj, endpoints, jobs, override)
+        access = {name: effective_access(binding, spec) for name, spec in endpoints.items()}
+        return Bound(binding, obj, endpoints, jobs, override, access=access)
 
     def endpoint(self, instance: str, profile: str, name: str) -> tuple[Bound, EndpointSpec]:
         bound = self.bound(instance, profile)
@@ -144,16 +148,46 @@ class Raccord:
 
     # -- calling ----------------------------------------------------------------------
 
+    def caller(self, client_id: str) -> Principal:
+        """The client ``"<instance>.<client>"`` as a caller (``raccord call --as``, the test kit)."""
+        inst_name, _, name = client_id.partition(".")
+        inst = self.territory.instances.get(inst_name)
+        client = inst.clients.get(name) if inst is not None else None
+        if client is None:
+            known = [c.id for i in self.territory.instances.values() for c in i.clients.values()]
+            raise NotFound(f"unknown client {client_id!r}",
+                           hint=did_you_mean(client_id, known) or 'write "<instance>.<client>", e.g. "metz.wcs"')
+        return Principal(client, "as")
+
     def invoke(self, instance: str, profile: str, endpoint: str, *, method: str = "GET",
                params: Mapping[str, Any] | None = None, body: Any = None, path: str = "",
-               user: Mapping[str, str] | None = None, client: str | None = None) -> Any:
-        """Call an endpoint with raw parameters; return its data or raise a RaccordError."""
+               user: Mapping[str, str] | None = None, client: str | None = None,
+               caller: Caller = ADMINISTRATOR, read_body: Callable[[], Any] | None = None) -> Any:
+        """Call an endpoint as ``caller``; return its data or raise a RaccordError.
+
+        The one call path of the gateway, ``raccord call`` and the test kit: whatever
+        one refuses, all refuse, with the same error, checked in this order: unknown
+        endpoint (404), access (401/403), method (405), the body (``read_body``, the
+        gateway's 413 and bad JSON), path (404), parameters and body schema (400).
+        ``caller`` is a client (:class:`~framework.access.Principal`), ``None`` for the
+        anonymous caller, or the administrator (the default: every permission).
+        """
         bound, spec = self.endpoint(instance, profile, endpoint)
+        authorize(caller, bound.access[spec.name], bound.binding.instance, f"{instance}/{profile}/{spec.name}")
         if method not in spec.methods:
             raise MethodNotAllowed(f"{endpoint} accepts {', '.join(spec.methods)}, not {method}",
                                    allowed=spec.methods)
+        if read_body is not None:
+            body = read_body()
         path_args = _match_path(spec, path)
-        call = Call(params=convert_params(spec, params or {}), body=body, path=path,
+        converted = convert_params(spec, params or {})
+        if spec.body_schema is not None and method in SIDE_EFFECT_METHODS:
+            validate_body(spec, body)
+        if isinstance(caller, Principal):
+            caller.admit()  # allowed and valid: only now may a signature's nonce be spent
+            user = user if user is not None else caller.user
+            client = client if client is not None else caller.client.id
+        call = Call(params=converted, body=body, path=path,
                     path_args=path_args, method=method, user=user, client=client)
         if method == "GET" and spec.cache_seconds > 0:
             return self.outbound.cached(bound.binding, spec, call, lambda: spec.func(bound.connector, call))

@@ -79,22 +79,27 @@ class JobRun:
 
 def endpoint(
     *,
+    permission: str,
     methods: Iterable[str] = ("GET",),
     description: str = "",
     params: Iterable[Param] = (),
     body_schema: Mapping[str, Any] | None = None,
     body_example: Any = None,
-    permission: str = "open",
     cache_seconds: int = 0,
     pattern: str | None = None,
     datasource: bool = False,
     name: str | None = None,
     unwrapped_schema: Mapping[str, Any] | None = None,
+    open_reason: str | None = None,
 ) -> Callable[[F], F]:
     """Declare a method as an endpoint served at ``/<instance>/<profile>/<name>``.
 
-    ``permission`` is ``"open"`` (anyone may call) or a permission name that the
-    instance grants to some of its clients. ``pattern`` is a regular expression the
+    ``permission`` is required: ``"open"`` (anyone may call, an explicit and visible
+    choice) or a permission name that the instance gives to some of its clients
+    (``"can_access"``, Passerelle's usual name). A method with side effects (POST,
+    PUT, PATCH, DELETE) may be ``open`` only with ``open_reason="…"`` (a payment
+    notification webhook, say); the admin can change any endpoint's access in
+    instances.toml (docs/gateway.md, "Access"). ``pattern`` is a regular expression the
     rest of the path after the endpoint name must match; its named groups reach the
     method as ``call.path_args``. ``datasource=True`` marks a w.c.s. data source
     (items ``{"id", "text"}`` filtered by ``q`` and ``id``). ``unwrapped_schema`` is the
@@ -120,6 +125,7 @@ def endpoint(
             pattern=pattern,
             datasource=datasource,
             unwrapped_schema=unwrapped_schema,
+            open_reason=open_reason,
         )
         setattr(func, _ENDPOINT_ATTR, spec)
         return func

@@ -105,13 +105,14 @@ class EndpointSpec:
     params: tuple[Param, ...] = ()
     body_schema: Mapping[str, Any] | None = None
     body_example: Any = None
-    permission: str = "open"
+    permission: str = ""  # required by endpoint(): "open" or a permission name
     cache_seconds: int = 0
     pattern: str | None = None
     datasource: bool = False
     override: str | None = None  # id of the override that provides it, if any
     # JSON schema of the answer when the endpoint returns framework.Unwrapped (no envelope).
     unwrapped_schema: Mapping[str, Any] | None = None
+    open_reason: str | None = None  # why an open endpoint may have side effects
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -55,7 +55,9 @@ def _endpoint_section(spec: EndpointSpec) -> list[str]:
     path = f"/<instance>/<profile>/{spec.name}" + (f"/<{spec.pattern}>" if spec.pattern else "")
     lines = [f"### `{spec.name}`", "", spec.description, "",
              f"- `{' | '.join(spec.methods)} {path}`",
-             f"- permission: `{spec.permission}`" + (f"; cached {spec.cache_seconds} s" if spec.cache_seconds else "")]
+             f"- permission: `{spec.permission}`" + (f" (open with side effects: {spec.open_reason})"
+                                                     if spec.open_reason else "")
+             + (f"; cached {spec.cache_seconds} s" if spec.cache_seconds else "")]
     if spec.datasource:
         lines.append("- w.c.s. data source: items `{id, text, …}`, filters `q` and `id`")
     if spec.params:

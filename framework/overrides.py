@@ -14,6 +14,7 @@ from typing import Any
 import pluggy
 
 from framework import hookspecs
+from framework.access import verify_declaration
 from framework.config.model import Binding, OverrideDecl
 from framework.declarations import EndpointSpec, JobSpec
 from framework.errors import PluginError
@@ -55,6 +56,10 @@ class OverrideBuilder:
     def profile(self) -> str:
         return self.binding.profile.name
 
+    @property
+    def _where(self) -> str:
+        return f"override {self.decl.id} ({self.decl.plugin}) of connector {self.binding.connector.id}"
+
     def _fail(self, message: str) -> PluginError:
         return PluginError(f"override {self.decl.id} ({self.decl.plugin}): {message}")
 
@@ -63,8 +68,9 @@ class OverrideBuilder:
         if name not in self.endpoints:
             raise self._fail(f"replaces endpoint {name!r}, which {self.binding.connector.id} does not have "
                              f"(it has: {', '.join(sorted(self.endpoints))})")
-        self.endpoints[name] = dataclasses.replace(self.endpoints[name], func=func,
-                                                   override=self.decl.id, **changes)
+        spec = dataclasses.replace(self.endpoints[name], func=func, override=self.decl.id, **changes)
+        verify_declaration(spec, self._where)
+        self.endpoints[name] = spec
         self.changes.append(Change("replace_endpoint", name, func))
 
     def add_endpoint(self, func: Callable[..., Any]) -> None:
@@ -74,6 +80,7 @@ class OverrideBuilder:
             raise self._fail(f"{func.__qualname__} is not decorated with @endpoint")
         if spec.name in self.endpoints:
             raise self._fail(f"adds endpoint {spec.name!r}, which exists: use replace_endpoint")
+        verify_declaration(spec, self._where)
         self.endpoints[spec.name] = dataclasses.replace(spec, override=self.decl.id)
         self.changes.append(Change("add_endpoint", spec.name, func))
 

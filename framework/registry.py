@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from framework.access import verify_declaration
 from framework.connector import Connector, describe
 from framework.declarations import VARIABILITIES, ConnectorInfo
 from framework.errors import PluginError
@@ -53,6 +54,7 @@ def _verify(info: ConnectorInfo, where: str) -> None:
         except ValueError as exc:
             raise PluginError(f"{where}: job {name!r}: {exc}") from None
     for name, spec in info.endpoints.items():
+        verify_declaration(spec, where)
         if not spec.description:
             raise PluginError(f"{where}: endpoint {name!r} needs a description (or a docstring)")
         if spec.pattern is not None:

@@ -3,7 +3,9 @@
 ``make_raccord(toml, tmp_path)`` loads a territory from TOML text with its own plugin
 manager and a SQLite file under ``tmp_path``: the same path the gateway and the
 command line use. ``call(r, "inst/prof/endpoint", q="…")`` invokes an endpoint and
-returns its data.
+returns its data, through the gateway's call path: ``as_="metz.wcs"`` calls as that
+client, ``as_=None`` as the anonymous caller, and it refuses what the gateway refuses
+(same permission and body-schema errors); by default it calls as the administrator.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from framework.access import ADMINISTRATOR, Administrator
 from framework.app import Raccord, check_config
 from framework.config.report import Report
 from framework.plugins import make_plugin_manager
@@ -41,7 +44,12 @@ def check_text(text: str, tmp_path: Path, *, plugins: Iterable[object] = (),
 
 
 def call(raccord: Raccord, target: str, *, method: str = "GET", body: Any = None, path: str = "",
-         **params: Any) -> Any:
-    """``call(r, "metz/adresse/search", q="rue")`` → the endpoint's data."""
+         as_: str | Administrator | None = ADMINISTRATOR, **params: Any) -> Any:
+    """``call(r, "metz/adresse/search", q="rue")`` → the endpoint's data.
+
+    ``as_`` is who calls: a client ``"<instance>.<client>"``, ``None`` (anonymous) or
+    the administrator (default)."""
     instance, profile, endpoint = target.split("/", 2)
-    return raccord.invoke(instance, profile, endpoint, method=method, params=params, body=body, path=path)
+    caller = raccord.caller(as_) if isinstance(as_, str) else as_
+    return raccord.invoke(instance, profile, endpoint, method=method, params=params, body=body, path=path,
+                          caller=caller)

@@ -108,6 +108,9 @@ class BaseAdresse(Connector):
     # -- endpoints --------------------------------------------------------------------
 
     @endpoint(
+        # Public data (the BAN is open data), read-only: w.c.s. data sources call it
+        # unsigned from forms; the admin can close it per profile (docs/gateway.md).
+        permission="open",
         description="Addresses matching a text, best first, within the instance's communes. "
                     "With format=json, a bare list as Nominatim answers (w.c.s. geocoding).",
         params=[
@@ -122,7 +125,6 @@ class BaseAdresse(Connector):
             *NOMINATIM_PARAMS,
         ],
         datasource=True,
-        permission="open",
         unwrapped_schema=SEARCH_UNWRAPPED,
     )
     def search(self, call: Call) -> list[dict[str, Any]] | Unwrapped:
@@ -151,6 +153,7 @@ class BaseAdresse(Connector):
         return self._ask("search", query, limit)
 
     @endpoint(
+        permission="open",
         description="The address nearest to a point, if it lies within the instance's communes. "
                     "With format=json, one object as Nominatim answers (w.c.s. reverse geocoding).",
         params=[
@@ -163,7 +166,6 @@ class BaseAdresse(Connector):
             Param("addressdetails", str, "accepted and ignored: address is always given", "1"),
         ],
         datasource=True,
-        permission="open",
         unwrapped_schema=REVERSE_UNWRAPPED,
     )
     def reverse(self, call: Call) -> list[dict[str, Any]] | Unwrapped:
@@ -186,6 +188,7 @@ class BaseAdresse(Connector):
         return self._ask("reverse", query, 1)
 
     @endpoint(
+        permission="open",
         description="Streets of the instance's communes, from the store filled by sync_streets "
                     "(never calls the BAN).",
         params=[
@@ -195,7 +198,6 @@ class BaseAdresse(Connector):
             Param("limit", int, "at most this many streets", 20),
         ],
         datasource=True,
-        permission="open",
     )
     def streets(self, call: Call) -> list[dict[str, Any]]:
         if call.params.get("id"):

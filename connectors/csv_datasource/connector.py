@@ -91,6 +91,9 @@ class CsvDatasource(Connector):
         return item
 
     @endpoint(
+        # A referential published as a data source, read-only: open by default; a
+        # profile serving a non-public file closes it with an access rule.
+        permission="open",
         description="Rows of the CSV file as data-source items, filtered by q and id.",
         params=[
             Param("q", str, "words the item's text must contain (accents and case ignored)", "metz"),
@@ -104,6 +107,7 @@ class CsvDatasource(Connector):
         return self._filter(rows, folded, call)
 
     @endpoint(
+        permission="open",
         description="A named query declared in the 'queries' setting, then q and id filters.",
         params=[
             Param("name", str, "the named query", "communes_nord", required=True),

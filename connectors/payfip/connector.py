@@ -50,6 +50,8 @@ class PayFiP(SoapBase):
         return value
 
     @endpoint(
+        # Creating a payment commits the régie to a bill: only a client (w.c.s.) may.
+        permission="can_access",
         methods=("POST",),
         description="Create a secure PayFiP payment; returns its idop and the URL of the "
                     "PayFiP page to send the citizen to.",
@@ -85,6 +87,8 @@ class PayFiP(SoapBase):
                 "mode": self.settings.mode}
 
     @endpoint(
+        # A payment's status names the bill and amount: for clients, not for anyone.
+        permission="can_access",
         description="The result of a PayFiP payment: status (paid, refused, cancelled, pending), "
                     "and PayFiP's details (dattrans, heurtrans, montant, numauto, resultrans…).",
         params=[Param("idop", str, "the payment's idop, as create_payment returned it",

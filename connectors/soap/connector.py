@@ -36,12 +36,14 @@ class SoapConnector(SoapBase):
         allow = self.settings.allowed_operations
         return [n for n in names if n in allow] if allow else names
 
-    @endpoint(description="The operations this profile offers, each with its input and output "
+    # A generic gateway to a business server's SOAP service: for clients only.
+    @endpoint(permission="can_access", description="The operations this profile offers, each with its input and output "
               "(XSD types; '?' marks an optional element, [..] a repeated one).")
     def operations(self, call: Call) -> list[dict[str, Any]]:
         return [self.service.signature(name) for name in self.allowed()]
 
     @endpoint(
+        permission="can_access",
         methods=("POST",),
         description="Call an operation: POST /call/<operation> with a JSON object of its "
                     "arguments; the SOAP answer comes back as JSON. A SOAP fault is a 502 "

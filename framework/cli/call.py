@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from framework.access import ADMINISTRATOR
 from framework.errors import RaccordError, envelope_for
 
 
@@ -29,10 +30,17 @@ def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--method", "-X", default="GET", show_default=True, help="HTTP method to call with")
 @click.option("--body", help="JSON body (for POST endpoints); @file reads it from a file")
 @click.option("--path", default="", help="the rest of the path after the endpoint name")
+@click.option("--as", "as_client", metavar="INSTANCE.CLIENT",
+              help="call as this client of instances.toml (its permissions, grants and isolation, "
+                   "as the gateway would); without it, as the administrator (every permission)")
 @click.pass_context
 def call(ctx: click.Context, instance: str, profile: str, endpoint: str, params: tuple[str, ...],
-         method: str, body: str | None, path: str) -> None:
-    """Call ENDPOINT of INSTANCE/PROFILE with name=value PARAMS; exit 1 on error."""
+         method: str, body: str | None, path: str, as_client: str | None) -> None:
+    """Call ENDPOINT of INSTANCE/PROFILE with name=value PARAMS; exit 1 on error.
+
+    Runs as the administrator (every permission) unless --as names a client; the
+    access rules, body schema and parameters are checked as the gateway checks them.
+    """
     from framework.cli import open_runtime
     from framework.connector import Unwrapped
 
@@ -42,8 +50,9 @@ def call(ctx: click.Context, instance: str, profile: str, endpoint: str, params:
         payload = _read_body(body)
         runtime = open_runtime(ctx)
         try:
+            caller = runtime.caller(as_client) if as_client else ADMINISTRATOR
             data = runtime.invoke(instance, profile, endpoint, method=method.upper(), params=raw,
-                                  body=payload, path=path)
+                                  body=payload, path=path, caller=caller)
         finally:
             runtime.close()
         envelope = {"err": 0, "data": data.data if isinstance(data, Unwrapped) else data}

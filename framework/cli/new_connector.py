@@ -37,7 +37,10 @@ class {cls}(Connector):
     url = Setting(str, description="base URL of the business server", variability="instance")
     token = Setting(str, description="API token", secret=True, variability="instance")
 
-    @endpoint(description="Check the business server answers (replace with a real endpoint).",
+    # Who may call it: "can_access" (clients given that permission in instances.toml),
+    # or "open" for public reads (side effects open to anyone need open_reason="…").
+    @endpoint(permission="can_access",
+              description="Check the business server answers (replace with a real endpoint).",
               params=[Param("q", str, "what to look for", "example")])
     def ping(self, call: Call) -> Any:
         headers = {{"Authorization": f"Bearer {{self.settings.token}}"}}

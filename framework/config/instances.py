@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from framework.config import sections as S
+from framework.config.access import parse_instance_access
 from framework.config.model import (
     BasicAuth,
     Client,
@@ -68,6 +69,7 @@ def _parse_instance(name: str, body: dict[str, Any], report: Report, registry: C
         clients=_parse_clients(body.get("clients", {}), report, path, name, base_dir),
         overrides=overrides,
         grants=_parse_grants(body.get("grants", []), report, path),
+        access=parse_instance_access(body.get("access", {}), report, path, used, profiles, registry, overrides),
     )
 
 

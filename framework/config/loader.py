@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from framework.config import sections as S
+from framework.config.access import check_access, parse_profile_access
 from framework.config.bindings import build_bindings
 from framework.config.instances import parse_instances
 from framework.config.lines import LineIndex
@@ -75,7 +76,8 @@ def parse(raw: dict[str, Any], file: str, report: Report, registry: ConnectorReg
     if not instances:
         report.error(("instances",), "no instance is defined",
                      hint="add at least one [instances.<name>] table")
-    bindings = build_bindings(instances, profiles, registry, report, file)
+    bindings = check_access(instances, profiles, build_bindings(instances, profiles, registry, report, file),
+                            registry, report)
     return Territory(
         name=str(territory.get("name", "")),
         file=file,
@@ -211,6 +213,7 @@ def _parse_profiles(table: dict[str, Any], report: Report, registry: ConnectorRe
             settings=kept,
             cost=parse_cost(body.get("cost", {}), report, (*path, "cost")),
             jobs=jobs,
+            access=parse_profile_access(body.get("access", {}), report, path, info),
         )
     return profiles
 

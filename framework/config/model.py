@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from framework.access import AccessRule
 from framework.config.lines import LineIndex
 from framework.declarations import ConnectorInfo
 from framework.errors import Unavailable
@@ -114,6 +115,7 @@ class Profile:
     settings: Mapping[str, Any] = field(default_factory=dict)
     cost: Cost = Cost()
     jobs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    access: Mapping[str, AccessRule] = field(default_factory=dict)  # endpoint → rule
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,7 @@ class OverrideDecl:
     setup_days: float = 0.0
     yearly_days: float = 0.0
     settings: tuple[str, ...] = ()  # the shared settings it sets (filled by the loader)
+    access: tuple[str, ...] = ()  # the endpoints whose access it loosens (filled by the loader)
 
     @property
     def id(self) -> str:
@@ -177,6 +180,7 @@ class Instance:
     clients: Mapping[str, Client] = field(default_factory=dict)
     overrides: Mapping[str, OverrideDecl] = field(default_factory=dict)
     grants: tuple[str, ...] = ()  # "<instance>.<client>" of other instances allowed here
+    access: Mapping[str, Mapping[str, AccessRule]] = field(default_factory=dict)  # profile → endpoint → rule
 
     @property
     def own_deployment(self) -> bool:

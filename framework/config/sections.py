@@ -18,7 +18,7 @@ RUNTIME = {
     "journal_retention_days",
     "health_check_interval",
 }
-PROFILE = {"connector", "description", "settings", "cost", "jobs"}
+PROFILE = {"connector", "description", "settings", "cost", "jobs", "access"}
 PROFILE_JOB = {"schedule", "enabled"}
 INSTANCE = {
     "name",
@@ -33,6 +33,7 @@ INSTANCE = {
     "clients",
     "overrides",
     "grants",
+    "access",
 }
 KINDS = {"metropole", "commune", "multicommunal", "syndicat"}
 IDENTITY = {"logo", "color", "secondary_color", "email", "phone", "url", "address"}
@@ -45,3 +46,4 @@ SIGNATURE_ALGOS = {"sha1", "sha256", "sha512"}
 NONCE_POLICIES = {"required", "optional"}
 OVERRIDE = {"reason", "owner", "review_by", "plugin", "cost", "settings"}
 SPLITS = {"equal", "population", "weights"}
+ACCESS = {"permission", "clients", "open_reason"}

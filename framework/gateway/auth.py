@@ -19,8 +19,9 @@ import hmac
 import logging
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from functools import partial
 
+from framework.access import Principal, reaches
 from framework.config.model import Client, SecretRef, Territory
 from framework.errors import Forbidden, Unauthorized, Unavailable
 from framework.gateway import signature as sig
@@ -29,15 +30,6 @@ from framework.storage.db import Database
 
 log = logging.getLogger("raccord.gateway.auth")
 APIKEY_HEADER = "HTTP_X_API_KEY"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated caller: its client and, for signed queries, the acting user."""
-
-    client: Client
-    method: str  # "signature" | "apikey" | "basic"
-    user: Mapping[str, str] | None = None
 
 
 class Secrets:
@@ -106,7 +98,10 @@ class Authenticator:
     # -- who ------------------------------------------------------------------------
 
     def authenticate(self, environ: Mapping[str, object], instance: str) -> Principal | None:
-        """The caller of ``instance``, or None when no credentials were given."""
+        """The caller, or None when no credentials were given (401 if they are wrong).
+
+        ``instance`` only picks, among clients sharing a credential, the one allowed
+        there; whether the caller may call anything is the access rule's business."""
         query = str(environ.get("QUERY_STRING", ""))
         if sig.is_signed(query):
             principal = self._signed(query, instance)
@@ -116,17 +111,11 @@ class Authenticator:
             principal = self._basic(auth[6:], instance)
         else:
             return None
-        self.check_instance(principal.client, instance)
         return principal
 
     def allowed(self, client: Client, instance: str) -> bool:
         inst = self.territory.instances.get(instance)
-        return client.instance == instance or (inst is not None and client.id in inst.grants)
-
-    def check_instance(self, client: Client, instance: str) -> None:
-        if not self.allowed(client, instance):
-            raise Forbidden(f"client {client.id} is not allowed on instance {instance!r}",
-                            hint=f"instance {instance!r} must grant it: grants = [\"{client.id}\"]")
+        return inst is not None and reaches(client, inst)
 
     def _signed(self, query: str, instance: str) -> Principal:
         parsed = sig.parse(query)
@@ -140,12 +129,12 @@ class Authenticator:
         assert auth is not None
         sig.check_timestamp(parsed, self.window)
         sig.check_nonce_form(parsed, auth)
-        # Isolation before the nonce is consumed: a refused call must not burn it.
-        self.check_instance(client, instance)
-        if parsed.nonce is not None:
-            self.nonces.remember(parsed.orig, parsed.nonce)
         user = {k: v for k, v in (("email", parsed.email), ("name_id", parsed.name_id)) if v}
-        return Principal(client, "signature", user or None)
+        # The nonce is spent when the call is allowed: a refused call must not burn it.
+        admit = partial(self.nonces.remember, parsed.orig, parsed.nonce) if parsed.nonce is not None else None
+        if admit is None:
+            return Principal(client, "signature", user or None)
+        return Principal(client, "signature", user or None, admit)
 
     def _match_signature(self, parsed: sig.SignedQuery, candidates: list[Client]) -> Client:
         # Clients of several instances may share an orig: those whose algorithms allow
@@ -202,18 +191,6 @@ class Authenticator:
     def _prefer(self, clients: list[Client], instance: str) -> Client:
         """Of clients sharing one credential (one per instance), the one allowed here."""
         return next((c for c in clients if self.allowed(c, instance)), clients[0])
-
-
-def authorize(principal: Principal | None, permission: str, what: str) -> None:
-    """May ``principal`` call an endpoint needing ``permission``?"""
-    if permission == "open":
-        return
-    if principal is None:
-        raise Unauthorized(f"{what} needs permission {permission!r}: authenticate "
-                           "(Publik signature, X-API-Key header or HTTP basic)")
-    if permission not in principal.client.permissions:
-        raise Forbidden(f"client {principal.client.id} lacks permission {permission!r} for {what}",
-                        hint=f"add it to the client's permissions = [\"{permission}\"]")
 
 
 def _query_apikey(query: str) -> str:

@@ -112,7 +112,7 @@ def test_allow_list_refuses_other_operations(tmp_path: Path, calc_wsdl: Path, se
 
 @pytest.mark.parametrize(("operation", "body", "error", "needle"), [
     ("Add", {"intA": 1, "nope": 2}, BadRequest, "nope"),
-    ("Add", ["not", "an", "object"], BadRequest, "JSON object"),
+    ("Add", ["not", "an", "object"], BadRequest, "is not of type 'object'"),  # the body_schema
     ("Add", {"intA": "abc", "intB": 1}, BadRequest, "Add"),
     ("Addd", {}, NotFound, "Add"),
     ("bad-name", {}, NotFound, "pattern"),

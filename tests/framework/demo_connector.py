@@ -21,7 +21,7 @@ class Demo(Connector):
     api_version = Setting(str, "v2", "protocol version", variability="fixed")
     ratio = Setting(float, 1.5, "a number")
 
-    @endpoint(description="Echo the parameters.",
+    @endpoint(permission="open", description="Echo the parameters.",
               params=[Param("q", str, "text", "rue"), Param("n", int, "a count", 3),
                       Param("flag", bool, "a flag", True)])
     def echo(self, call: Call) -> dict[str, Any]:
@@ -34,11 +34,11 @@ class Demo(Connector):
     def push(self, call: Call) -> dict[str, Any]:
         return {"received": call.body}
 
-    @endpoint(description="An item by path.", pattern=r"(?P<ident>[0-9]+)")
+    @endpoint(permission="open", description="An item by path.", pattern=r"(?P<ident>[0-9]+)")
     def item(self, call: Call) -> dict[str, Any]:
         return {"ident": call.path_args["ident"]}
 
-    @endpoint(description="Show the effective settings.")
+    @endpoint(permission="can_access", description="Show the effective settings.")
     def settings_(self, call: Call) -> dict[str, Any]:
         return {"url": self.settings.url, "page_size": self.settings.page_size,
                 "categories": self.settings.categories}

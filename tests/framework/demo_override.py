@@ -12,7 +12,7 @@ def echo_lowercase(connector: Connector, call: Call) -> dict[str, Any]:
     return {"params": dict(call.params), "overridden": True}
 
 
-@endpoint(description="Added for this instance only.", params=[Param("who", str, "a name", "metz")])
+@endpoint(permission="open", description="Added for this instance only.", params=[Param("who", str, "a name", "metz")])
 def hello(connector: Connector, call: Call) -> str:
     return f"hello {call.params['who']}"
 

@@ -46,7 +46,7 @@ def search(self, call):
     return {"who": "testville"}
 
 
-@endpoint(description="Markets of the commune.")
+@endpoint(permission="open", description="Markets of the commune.")
 def markets(self, call):
     return ["halle"]
 

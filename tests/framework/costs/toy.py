@@ -19,11 +19,11 @@ class Toy(Connector):
     limit = Setting(int, 10, "items per answer")
     version = Setting(str, "v1", "protocol version", variability="fixed")
 
-    @endpoint(description="Search.", params=[Param("q", str, "text", "rue")])
+    @endpoint(permission="open", description="Search.", params=[Param("q", str, "text", "rue")])
     def search(self, call: Call) -> dict[str, Any]:
         return {"who": "common", "label": self.label("x")}
 
-    @endpoint(description="Reverse.")
+    @endpoint(permission="open", description="Reverse.")
     def reverse(self, call: Call) -> dict[str, Any]:
         return {"who": "common"}
 

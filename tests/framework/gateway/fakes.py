@@ -45,7 +45,7 @@ class Echo(Connector):
     title = "gateway test connector"
     url = Setting(str, description="base URL of the fake business server", variability="instance")
 
-    @endpoint(description="Echo the parameters through the business server.",
+    @endpoint(permission="open", description="Echo the parameters through the business server.",
               params=[Param("q", str, "text", "rue"), Param("n", int, "a number", 3)])
     def echo(self, call: Call) -> Any:
         data = self.http.get_json(f"{self.settings.url}/echo", params={"q": call.params["q"] or ""})
@@ -56,12 +56,13 @@ class Echo(Connector):
     def private(self, call: Call) -> Any:
         return {"client": call.client, "user": dict(call.user or {})}
 
-    @endpoint(methods=["POST"], description="Store an item (validated body).", body_schema=ITEM_SCHEMA,
+    @endpoint(permission="open", open_reason="a test fake: stores nothing, shows body checks to anyone",
+              methods=["POST"], description="Store an item (validated body).", body_schema=ITEM_SCHEMA,
               body_example={"name": "chaise", "qty": 2})
     def items(self, call: Call) -> Any:
         return {"stored": call.body}
 
-    @endpoint(description="Business server failure modes.",
+    @endpoint(permission="open", description="Business server failure modes.",
               params=[Param("mode", str, "what the upstream does", "ok", required=True,
                             choices=("ok", "error", "html", "slow", "down", "boom"))])
     def upstream(self, call: Call) -> Any:
@@ -82,11 +83,11 @@ class Echo(Connector):
         return {"body": body if not files else None, "keys": sorted(body),
                 "attachments": {f["filename"]: len(base64.b64decode(f["content"])) for f in files}}
 
-    @endpoint(description="Queue some work.")
+    @endpoint(permission="open", description="Queue some work.")
     def later(self, call: Call) -> Any:
         return Accepted(42)
 
-    @endpoint(description="A document by number.", pattern=r"(?P<num>\d+)")
+    @endpoint(permission="open", description="A document by number.", pattern=r"(?P<num>\d+)")
     def doc(self, call: Call) -> Any:
         return {"num": call.path_args["num"]}
 

@@ -29,17 +29,25 @@ STRICT = {"headers": {"X-API-Key": SECRETS["GW_ALPHA_STRICT"]}}  # alpha.strict:
 @pytest.mark.parametrize("target", INSTANCES)
 @pytest.mark.parametrize("client", CLIENTS)
 def test_isolation_matrix(live: Live, client: str, target: str) -> None:
-    allowed = client.split(".")[0] == target or (client, target) in GRANTED
+    # An open endpoint serves valid credentials of any client, on any instance:
+    # credentials never give less than none.
     creds = credentials(client)
-    resp = live.get(f"/{target}/echo/echo?{creds['query']}", headers=creds["headers"])
+    body = live.get(f"/{target}/echo/echo?{creds['query']}", headers=creds["headers"]).json()
+    assert body["err"] == 0, body
+    assert body["data"]["client"] == client and body["data"]["instance"] == target
+    # Anything else is for the instance's own and granted clients only.
+    reaches = client.split(".")[0] == target or (client, target) in GRANTED
+    creds = credentials(client)
+    resp = live.get(f"/{target}/echo/private?{creds['query']}", headers=creds["headers"])
     body = resp.json()
-    if allowed:
-        assert resp.status_code == 200, body
-        assert body["data"]["client"] == client and body["data"]["instance"] == target
-    else:
+    if not reaches:
         assert resp.status_code == 403, body
         assert body["err_class"] == "raccord.forbidden"
         assert f"client {client} is not allowed on instance '{target}'" in body["err_desc"]
+    elif client.endswith(".portal"):
+        assert resp.status_code == 403 and "lacks permission 'can_access'" in body["err_desc"], body
+    else:
+        assert resp.status_code == 200 and body["data"]["client"] == client, body
 
 
 @pytest.mark.parametrize(("client", "target", "status"), [
@@ -77,7 +85,8 @@ def test_basic_auth(live: Live) -> None:
     resp = live.get("/gamma/echo/echo", auth=("portal-gamma", "wrong"))
     assert resp.status_code == 401 and "wrong password" in resp.json()["err_desc"]
     assert resp.headers["WWW-Authenticate"].startswith("Basic")
-    assert live.get("/alpha/echo/echo", auth=good).status_code == 403
+    assert live.get("/alpha/echo/echo", auth=good).json()["data"]["client"] == "gamma.portal"  # open
+    assert live.get("/alpha/echo/private", auth=good).status_code == 403
 
 
 def test_client_whose_secret_is_unset_cannot_authenticate(live: Live) -> None:

@@ -75,8 +75,11 @@ def test_expired_nonces_are_cleaned_up(gateway: Any) -> None:
 
 def test_refused_isolation_does_not_burn_the_nonce(client: Client) -> None:
     query = signer.sign("orig=wcs.gamma.test", fakes.SECRETS["GW_GAMMA_WCS"])
-    assert client.get(f"/alpha/echo/echo?{query}").status_code == 403
-    assert client.get(f"/gamma/echo/echo?{query}").status_code == 200
+    assert client.get(f"/alpha/echo/private?{query}").status_code == 403
+    assert client.get(f"/gamma/echo/private?{query}").status_code == 200
+    # Once allowed, the nonce is spent: the same query is a replay.
+    replay = client.get(f"/gamma/echo/echo?{query}")
+    assert replay.status_code == 401 and "nonce already used" in replay.json["err_desc"]
 
 
 # -- overrides --------------------------------------------------------------------------
@@ -87,7 +90,7 @@ def _override_module() -> types.ModuleType:
     def echo(self: Any, call: Call) -> Any:
         return {"overridden": True}
 
-    @endpoint(description="Only in alpha.")
+    @endpoint(permission="open", description="Only in alpha.")
     def extra(self: Any, call: Call) -> Any:
         return "extra"
 

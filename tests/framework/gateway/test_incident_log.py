@@ -26,7 +26,7 @@ class Careless(Connector):
     id = "careless"
     token = Setting(str, description="API token", secret=True, variability="instance")
 
-    @endpoint(description="Fail with a message quoting secrets.")
+    @endpoint(permission="open", description="Fail with a message quoting secrets.")
     def boom(self, call: Call) -> Any:
         raise RuntimeError(f"vendor refused token {self.settings.token} "
                            f"at https://user:{self.settings.token}@vendor.example/api?apikey=k-123456")

@@ -105,8 +105,9 @@ permissions = ["can_access"]
 [instances.{name}]
 insee = ["{insee}"]
 hosted_by = "communes"
-profiles = ["adresse"]
+profiles = ["adresse", "echo"]
 grants = ["communes.wcs"]
+settings = {{ echo = {{ url = "{upstream}" }} }}
 """ for name, insee in (("woippy", "57751"), ("paris", "75056")))
 
 
@@ -268,8 +269,11 @@ def test_the_multicommunal_wcs_signs_every_hosted_commune_with_its_one_secret(
     for commune in ("woippy", "paris"):
         resp = get(communes_wcs.sign_url_auto_orig(f"{gw.url}/{commune}/adresse/search?q=oozpuip"))
         assert resp.status_code == 200 and resp.json() == {"err": 0, "data": []}, resp.text
+        # An endpoint needing a permission: the client is the multi-communal w.c.s.
+        resp = get(communes_wcs.sign_url_auto_orig(f"{gw.url}/{commune}/echo/private"))
+        assert resp.status_code == 200 and resp.json()["data"]["client"] == "communes.wcs", resp.text
     # Metz's w.c.s. is not granted on a hosted commune.
-    resp = get(metz_wcs.sign_url_auto_orig(f"{gw.url}/woippy/adresse/search?q=oozpuip"))
+    resp = get(metz_wcs.sign_url_auto_orig(f"{gw.url}/woippy/echo/private"))
     assert resp.status_code == 403 and resp.json()["err_class"] == "raccord.forbidden"
 
 
@@ -361,7 +365,7 @@ def test_a_connector_refusing_a_parameter_is_200_and_a_bad_parameter_type_is_400
     ("GET", "/metz/adresse/nowhere", True, 404, "raccord.not_found"),
     ("GET", "/nowhere/adresse/search", False, 404, "raccord.not_found"),
     ("GET", "/metz/echo/private", False, 401, "raccord.unauthorized"),
-    ("GET", "/woippy/adresse/search", True, 403, "raccord.forbidden"),  # Metz's w.c.s. on Woippy
+    ("GET", "/woippy/echo/private", True, 403, "raccord.forbidden"),  # Metz's w.c.s. on Woippy
     ("DELETE", "/metz/adresse/search", True, 405, "raccord.method_not_allowed"),
 ])
 def test_framework_level_refusals_keep_their_status(gw: Live, metz_wcs: Wcs, method: str, path: str,

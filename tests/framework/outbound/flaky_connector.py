@@ -16,13 +16,13 @@ class Flaky(Connector):
 
     url = Setting(str, description="the business server", variability="instance")
 
-    @endpoint(description="Cached lookup.", params=[Param("q", str, "text", "rue")],
+    @endpoint(permission="open", description="Cached lookup.", params=[Param("q", str, "text", "rue")],
               cache_seconds=60)
     def lookup(self, call: Call) -> dict[str, Any]:
         data = self.http.get_json(f"{self.settings.url}/lookup", params={"q": call.params.get("q")})
         return {"q": call.params.get("q"), "server": data}
 
-    @endpoint(description="Uncached fetch.")
+    @endpoint(permission="open", description="Uncached fetch.")
     def fetch(self, call: Call) -> Any:
         return self.http.get_json(f"{self.settings.url}/fetch")
 

@@ -25,7 +25,7 @@ class VendorApi(Connector):
     url = Setting(str, description="the vendor's server", variability="instance")
     mdp = Setting(str, description="the vendor's password", secret=True, variability="instance")
 
-    @endpoint(description="Ask the vendor something.")
+    @endpoint(permission="open", description="Ask the vendor something.")
     def ask(self, call: Call) -> Any:
         return self.http.get_json(f"{self.settings.url}/ask", params={"mdp": self.settings.mdp, "q": "x"})
 

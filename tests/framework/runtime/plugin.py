@@ -69,7 +69,7 @@ class QueueTest(Connector):
             raise UpstreamError(f"the server answered {response.status_code}")
         return {"status": response.status_code}
 
-    @endpoint(methods=("POST",), description="Queue a push; answer 202.")
+    @endpoint(permission="can_access", methods=("POST",), description="Queue a push; answer 202.")
     def tickets(self, call: Call) -> Accepted:
         assert self.ctx.queue is not None
         body = dict(call.body)
