@@ -150,8 +150,12 @@ def _check_client_names(instances: Mapping[str, Instance], profiles: Mapping[str
 
 
 def declared_permissions(registry: ConnectorRegistry) -> set[str]:
-    """The permission names the installed connectors' endpoints declare (``open`` aside)."""
-    return {spec.permission for info in registry.values() for spec in info.endpoints.values()} - {OPEN}
+    """The permission names the installed connectors' endpoints declare (``open`` aside),
+    and those the framework requires itself (``can_admin``: the status page)."""
+    from framework.access import FRAMEWORK_PERMISSIONS
+
+    endpoints = {spec.permission for info in registry.values() for spec in info.endpoints.values()}
+    return (endpoints | FRAMEWORK_PERMISSIONS) - {OPEN}
 
 
 def _check_permissions(instances: Mapping[str, Instance], profiles: Mapping[str, Profile],

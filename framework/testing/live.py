@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -34,7 +35,8 @@ class LiveGateway:
 
     def __init__(self, config: str | Path, database_url: str, *, workers: int = 1, threads: int = 4,
                  plugins: Sequence[str] = (), env: Mapping[str, str] | None = None,
-                 preamble: str = "", cwd: str | Path | None = None, start_timeout: float = 30.0) -> None:
+                 preamble: str = "", cwd: str | Path | None = None, start_timeout: float = 30.0,
+                 log_dir: str | Path | None = None) -> None:
         config = Path(config)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -44,7 +46,9 @@ class LiveGateway:
         code = (f"{preamble}\nfrom framework.gateway.server import serve; "
                 f"serve({str(config)!r}, host='127.0.0.1', port={self.port}, workers={workers}, "
                 f"threads={threads}, plugins={list(plugins)!r}, database_url={database_url!r})")
-        self.log = config.parent / f"gateway-{self.port}.log"
+        # Beside the configuration would litter a checkout when a test serves its example.
+        logs = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="raccord-live-"))
+        self.log = logs / f"gateway-{self.port}.log"
         self._log = self.log.open("wb")
         self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=str(cwd or config.parent),
                                      env={**os.environ, **(env or {})},
