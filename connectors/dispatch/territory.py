@@ -39,7 +39,7 @@ class Responsible:
         inst = self.instance
         inbox = inbox_binding(territory, inst.name)
         return {"instance": inst.name, "name": inst.title, "kind": inst.kind,
-                "identity": identity(territory, inst), "served_by": self.served_by, "rule": self.rule,
+                "identity": territory.identity(inst.name), "served_by": self.served_by, "rule": self.rule,
                 "commune": commune,
                 "inbox": f"/{inst.name}/{inbox.profile.name}/inbox" if inbox else None}
 
@@ -57,15 +57,7 @@ def communes(territory: Territory) -> dict[str, Instance]:
 def identity(territory: Territory, inst: Instance) -> dict[str, str]:
     """The instance's identity; a hosted instance inherits what it does not set from
     its host (the multi-communal instance's logo and colours)."""
-    chain: list[Instance] = []
-    current: Instance | None = inst
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = territory.instances.get(current.hosted_by) if current.hosted_by else None
-    merged: dict[str, str] = {}
-    for link in reversed(chain):
-        merged.update(link.identity)
-    return merged
+    return territory.identity(inst.name)
 
 
 def served_by(territory: Territory, inst: Instance) -> str:

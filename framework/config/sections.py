@@ -36,7 +36,7 @@ INSTANCE = {
     "access",
 }
 KINDS = {"metropole", "commune", "multicommunal", "syndicat"}
-IDENTITY = {"logo", "color", "secondary_color", "email", "phone", "url", "address"}
+IDENTITY = {"logo", "color", "secondary_color", "email", "phone", "url", "address", "signature"}
 CLIENT = {"apikey", "basic", "signature", "permissions", "description", "error_status"}
 # How connector-level errors are answered: Passerelle's HTTP 200 + err 1, or their HTTP status.
 ERROR_STATUS = {"passerelle", "http"}
