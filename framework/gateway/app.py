@@ -47,6 +47,8 @@ from framework.gateway.envelope import Answer
 from framework.gateway.journaling import InboundJournal
 from framework.gateway.metrics import CONTENT_TYPE, Metrics
 from framework.journal import mask_text, masked_traceback
+from framework.storage.db import is_database_error
+from framework.storage.unavailable import database_unavailable
 
 log = logging.getLogger("raccord.gateway")
 StartResponse = Callable[..., Any]
@@ -81,8 +83,11 @@ class Gateway:
 
                 metrics.auth_failure(exc.message, exc.status)
         except Exception as exc:
-            answer = envelope.incident(call.error_mode)
-            self._log_incident(answer, call, exc)
+            if is_database_error(exc):  # down, locked, hung, read-only or gone: a 503 (framework-level, every mode)
+                answer = envelope.error(database_unavailable(exc, f"{call.method} {mask_text(call.path)}"))
+            else:
+                answer = envelope.incident(call.error_mode)
+                self._log_incident(answer, call, exc)
         elapsed = time.perf_counter() - started
         if call.spec is not None and call.spec.override:
             # Errors too: whoever reads the answer must know an override produced it.
@@ -201,7 +206,12 @@ class Gateway:
         length = request.content_length
         if length is not None and length > self.max_body:
             raise PayloadTooLarge(f"body of {length} bytes is over the limit of {self.max_body} bytes")
-        raw = request.stream.read(self.max_body + 1)
+        try:
+            raw = request.stream.read(self.max_body + 1)
+        except Exception as exc:
+            if type(exc).__module__.startswith("gunicorn.http"):  # a malformed chunked body
+                raise BadRequest("the request body is malformed (invalid chunked encoding)") from None
+            raise
         if len(raw) > self.max_body:
             raise PayloadTooLarge(f"body is over the limit of {self.max_body} bytes")
         if not raw:

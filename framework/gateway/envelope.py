@@ -29,6 +29,7 @@ from typing import Any
 from framework.errors import MethodNotAllowed, RaccordError, Unauthorized, envelope_for
 
 JSON_TYPE = "application/json"
+RETRY_AFTER_S = 5  # seconds, when the error does not say (database or binding unavailable)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 Headers = list[tuple[str, str]]
 
@@ -75,7 +76,12 @@ def error(exc: RaccordError, mode: str = "http") -> Answer:
         answer.headers.append(("Allow", ", ".join(exc.allowed)))
     elif isinstance(exc, Unauthorized):
         answer.headers.append(("WWW-Authenticate", 'Basic realm="raccord", charset="UTF-8"'))
-    if (retry_after := getattr(exc, "retry_after", None)) is not None:  # a full bulkhead
+    # A retry hint: the caller (w.c.s., a load balancer) retries later, not at once. A full
+    # bulkhead says how long; a database or binding that is down gets the default.
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is None and exc.status == 503:
+        retry_after = RETRY_AFTER_S
+    if retry_after is not None:
         answer.headers.append(("Retry-After", str(int(retry_after))))
     return answer
 

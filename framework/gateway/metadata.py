@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import text
-
 from framework.app import Raccord
 from framework.config.model import Instance, OverrideDecl
 from framework.declarations import EndpointSpec, Param
@@ -219,13 +217,8 @@ def _path_param(spec: EndpointSpec) -> dict[str, Any]:
 # -- health ----------------------------------------------------------------------------
 
 def readiness(raccord: Raccord) -> tuple[bool, dict[str, Any]]:
-    """Database reachable and configuration loaded."""
-    checks: dict[str, Any] = {"config": f"{len(raccord.territory.instances)} instances"}
-    try:
-        with raccord.db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # any driver error means "not ready"; say which
-        checks["database"] = f"unreachable: {type(exc).__name__}"
-        return False, checks
-    return True, checks
+    """Database reachable, writable and the same file; configuration loaded; the
+    background roles alive (see :mod:`framework.gateway.readiness`)."""
+    from framework.gateway.readiness import readiness as check
+
+    return check(raccord)
