@@ -210,7 +210,7 @@ class Gateway:
             raw = request.stream.read(self.max_body + 1)
         except Exception as exc:
             if type(exc).__module__.startswith("gunicorn.http"):  # a malformed chunked body
-                raise BadRequest("the request body is malformed (invalid chunked encoding)") from None
+                raise BadRequest("the request body is malformed (invalid chunked encoding)", http_status=400) from None
             raise
         if len(raw) > self.max_body:
             raise PayloadTooLarge(f"body is over the limit of {self.max_body} bytes")
