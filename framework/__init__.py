@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from framework.config.model import Binding, EffectiveSetting, Instance, OverrideDecl, Profile, SecretRef, Territory
 from framework.config.paths import resolve_path
 from framework.config.report import Finding, Report, did_you_mean
-from framework.connector import Accepted, Call, Connector, JobRun, endpoint, extension, job
+from framework.connector import Accepted, Call, Connector, JobRun, Unwrapped, endpoint, extension, job
 from framework.declarations import REQUIRED, ConnectorInfo, EndpointSpec, JobSpec, Param, Setting
 from framework.errors import (
     BadRequest,
@@ -108,6 +108,7 @@ __all__ = [
     "SoapFault",
     "Territory",
     "Unavailable",
+    "Unwrapped",
     "UpstreamError",
     "UpstreamTimeout",
     "WsdlSource",

@@ -63,12 +63,16 @@ STORAGE_SECTION = Section("[storage]", "Where raccord keeps its state.", {
 
 GATEWAY_SECTION = Section("[gateway]", "The HTTP gateway.", {
     # 0 would refuse every body or signature, and a negative size read bodies unbounded.
-    "max_body_bytes": Setting(int, 1_048_576, "largest request body accepted (413 above it)",
-                              min=1, max=1_073_741_824),
+    "max_body_bytes": Setting(int, 64 * 1_048_576, "largest request body accepted (413 above it); "
+                              "w.c.s. posts forms with their attachments in base64", min=1, max=1_073_741_824),
     "signature_window_seconds": Setting(int, 30, "clock skew accepted on a signed URL's timestamp, "
                                         "in seconds either way", min=1, max=3600),
     "public_url": Setting(str, "", "the gateway's public root URL, as callers see it (OpenAPI "
                           "servers, job status links)", url=True, allow_http=True),
+    "error_status": Setting(str, "passerelle", "how connector-level errors are answered: "
+                            "\"passerelle\" (HTTP 200 with err 1, as w.c.s. expects from Passerelle) or "
+                            "\"http\" (the error's own status); a client may choose its own",
+                            choices=("passerelle", "http")),
 })
 
 RUNTIME_SECTION = Section("[runtime]", "Background roles: job workers, scheduler, maintenance.", {
@@ -122,7 +126,9 @@ INSTANCE = {
 }
 KINDS = {"metropole", "commune", "multicommunal", "syndicat"}
 IDENTITY = {"logo", "color", "secondary_color", "email", "phone", "url", "address", "signature"}
-CLIENT = {"apikey", "basic", "signature", "permissions", "description"}
+CLIENT = {"apikey", "basic", "signature", "permissions", "description", "error_status"}
+# How connector-level errors are answered: Passerelle's HTTP 200 + err 1, or their HTTP status.
+ERROR_STATUS = {"passerelle", "http"}
 BASIC = {"username", "password"}
 SIGNATURE = {"orig", "secret", "algos", "nonce"}
 SIGNATURE_ALGOS = {"sha1", "sha256", "sha512"}

@@ -162,8 +162,7 @@ def _operation(profile: str, spec: EndpointSpec, method: str) -> dict[str, Any]:
         "tags": [profile],
         "parameters": [_query_param(p) for p in spec.params],
         "responses": {
-            "200": {"description": "success", "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/Success"}}}},
+            "200": _success(spec),
             **{code: {"$ref": f"#/components/responses/{code}"} for code in _ERRORS},
         },
         "x-raccord-permission": spec.permission,
@@ -180,6 +179,15 @@ def _operation(profile: str, spec: EndpointSpec, method: str) -> dict[str, Any]:
         op["requestBody"] = {"required": spec.body_schema is not None,
                              "content": {"application/json": content}}
     return op
+
+
+def _success(spec: EndpointSpec) -> dict[str, Any]:
+    envelope = {"$ref": "#/components/schemas/Success"}
+    if spec.unwrapped_schema is None:
+        return {"description": "success", "content": {"application/json": {"schema": envelope}}}
+    # Both shapes: the envelope, or the bare answer the caller asked for (format=json).
+    return {"description": "success: the envelope, or the unwrapped answer (see its description)",
+            "content": {"application/json": {"schema": {"oneOf": [envelope, dict(spec.unwrapped_schema)]}}}}
 
 
 def _query_param(p: Param) -> dict[str, Any]:
