@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from framework.declarations import EndpointSpec
 
 OPEN = "open"
+#: Permissions the framework's own routes require (none yet; a status page would add
+#: its own here): known to the name checks of ``raccord check`` like the endpoints'.
+FRAMEWORK_PERMISSIONS: frozenset[str] = frozenset()
 SIDE_EFFECT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _AUTHENTICATE = "authenticate (Publik signature, X-API-Key header or HTTP basic)"
 

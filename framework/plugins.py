@@ -16,7 +16,7 @@ from framework.registry import ConnectorRegister, ConnectorRegistry
 ENTRY_POINT_GROUP = "raccord"
 BLOCK_ENV = "RACCORD_BLOCK_PLUGINS"
 #: Plugins that ship inside the framework (checks), registered by every manager.
-BUILTIN_PLUGINS: tuple[str, ...] = ("framework.checks.overrides",)
+BUILTIN_PLUGINS: tuple[str, ...] = ("framework.checks.overrides", "framework.checks.access")
 
 
 def make_plugin_manager(

@@ -33,6 +33,7 @@ def check(ctx: click.Context, quiet: bool, fmt: str) -> None:
             "config": ctx.obj["config"], "ok": report.ok, "errors": errors, "warnings": warnings,
             "findings": [finding_entry(f) for f in report.sorted() if f.level == "error" or not quiet],
             "overrides": [override_entry(d) for d in _declared(territory)] if territory else [],
+            "open_to_anyone": _open_entries(territory),
             "counts": _counts(territory)})
         if errors:
             sys.exit(1)
@@ -42,6 +43,7 @@ def check(ctx: click.Context, quiet: bool, fmt: str) -> None:
             click.echo(f"{finding.level}: {finding}")
     if territory is not None and not quiet:
         _print_overrides(territory)
+        _print_open(territory)
     if errors:
         click.echo(f"{ctx.obj['config']}: {errors} error(s), {warnings} warning(s)")
         sys.exit(1)
@@ -59,7 +61,7 @@ def finding_entry(finding: Any) -> dict[str, Any]:
 def override_entry(decl: OverrideDecl) -> dict[str, Any]:
     return {"id": decl.id, "instance": decl.instance, "profile": decl.profile, "reason": decl.reason,
             "owner": decl.owner, "review_by": decl.review_by.isoformat() if decl.review_by else None,
-            "plugin": decl.plugin, "settings": list(decl.settings),
+            "plugin": decl.plugin, "settings": list(decl.settings), "access": list(decl.access),
             "club": getattr(decl, "club", None), "members": list(getattr(decl, "members", ()) or ())}
 
 
@@ -90,9 +92,32 @@ def _print_overrides(territory: Territory) -> None:
             parts.append(f"code {decl.plugin}")
         if decl.settings:
             parts.append(f"settings {', '.join(decl.settings)}")
+        if decl.access:
+            parts.append(f"loosens access to {', '.join(decl.access)}")
         review = f", review by {decl.review_by}" if decl.review_by else ""
         owner = f", owner {decl.owner}" if decl.owner else ""
         click.echo(f"  [override] {decl.id}: {'; '.join(parts) or 'declared'} — {decl.reason}{owner}{review}")
+
+
+def _open_entries(territory: Territory | None) -> list[dict[str, Any]]:
+    from framework.checks.access import grouped, open_to_anyone
+
+    if territory is None:
+        return []
+    return [{"instances": insts, "endpoints": eps} for insts, eps in grouped(open_to_anyone(territory))]
+
+
+def _print_open(territory: Territory) -> None:
+    """Every endpoint anyone may call, per instance; instances with the same list together."""
+    import textwrap
+
+    click.echo("open to anyone (no credentials needed):")
+    for entry in _open_entries(territory):
+        insts, eps = entry["instances"], entry["endpoints"]
+        click.echo(f"  {', '.join(eps) or 'nothing'}")
+        names = f"on {len(insts)} instance(s): {', '.join(insts)}"
+        click.echo(textwrap.fill(names, width=100, initial_indent="    ", subsequent_indent="      ",
+                                 break_on_hyphens=False))
 
 
 @click.command("list")

@@ -43,7 +43,8 @@ def free_port() -> int:
 class Live:
     """A gateway under gunicorn in a subprocess."""
 
-    def __init__(self, config: Path, db_url: str, workers: int = 2, preamble: str = "") -> None:
+    def __init__(self, config: Path, db_url: str, workers: int = 2, preamble: str = "",
+                 env: dict[str, str] | None = None, log_dir: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_url = db_url
@@ -52,8 +53,8 @@ class Live:
         code = (f"{preamble}\nimport sys; from framework.gateway.server import serve; "
                 f"serve({str(config)!r}, host='127.0.0.1', port={self.port}, workers={workers}, "
                 f"threads=4, plugins=['tests.framework.gateway.fakes'], database_url={db_url!r})")
-        env = {**os.environ, **fakes.SECRETS, "PYTHONPATH": str(ROOT)}
-        self.log = config.parent / f"gunicorn-{self.port}.log"
+        env = {**os.environ, **fakes.SECRETS, **(env or {}), "PYTHONPATH": str(ROOT)}
+        self.log = (log_dir or config.parent) / f"gunicorn-{self.port}.log"
         self._log = self.log.open("wb")
         self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
                                      stdout=self._log, stderr=subprocess.STDOUT)
