@@ -26,6 +26,7 @@ from framework.connector import Call, Connector
 from framework.context import BindingContext, SettingsView
 from framework.declarations import EndpointSpec, JobSpec
 from framework.errors import ConfigError, MethodNotAllowed, NotFound, PluginError, Unavailable
+from framework.journal import masked_errors
 from framework.outbound.runtime import OutboundRuntime
 from framework.overrides import OverrideBuilder, apply_override
 from framework.params import convert_params
@@ -190,14 +191,21 @@ class Raccord:
         call = Call(params=converted, body=body, path=path,
                     path_args=path_args, method=method, user=user, client=client)
         if method == "GET" and spec.cache_seconds > 0:
-            return self.outbound.cached(bound.binding, spec, call, lambda: spec.func(bound.connector, call))
-        return spec.func(bound.connector, call)
+            return self.outbound.cached(bound.binding, spec, call, lambda: _run(bound, spec, call))
+        return _run(bound, spec, call)
 
     def close(self) -> None:
         for bound in self._bound.values():
             bound.connector.http.close()
         self.outbound.close()  # flushes the journal: before the engine goes
         self.db.dispose()
+
+
+def _run(bound: Bound, spec: EndpointSpec, call: Call) -> Any:
+    """The endpoint, within its binding's bulkhead (framework/outbound/bulkhead.py);
+    its errors leave with URL credentials and the binding's secrets masked."""
+    with bound.connector.http.bulkhead.slot(), masked_errors(bound.binding):
+        return spec.func(bound.connector, call)
 
 
 def _flag_override(binding: Binding, override: OverrideBuilder | None,

@@ -165,6 +165,12 @@ class Connector:
     # Settings every connector has: the outbound call policy of its binding.
     connect_timeout = Setting(float, 5.0, "seconds to wait for the business server to accept a connection")
     read_timeout = Setting(float, 30.0, "seconds to wait for the business server's answer")
+    total_timeout = Setting(float, 30.0, "seconds for a whole outbound call: connection, headers and every "
+                            "byte of the answer, retries included", variability="instance")
+    max_answer_bytes = Setting(int, 10 * 1024 * 1024, "largest answer read from the business server, in "
+                               "bytes (a larger one is a 502)", variability="instance")
+    max_concurrency = Setting(int, 0, "calls of this binding running at once in one gateway process "
+                              "(its bulkhead); 0: half the gateway's threads", variability="instance")
     ca_bundle = Setting(str, "", "path of a CA bundle for a server with a private certificate authority "
                         "(TLS verification stays on)", variability="instance")
     # Retries and circuit breaker (framework/outbound): per instance, since town-hall

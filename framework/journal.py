@@ -12,13 +12,16 @@ import logging
 import queue
 import re
 import threading
+import traceback
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 from sqlalchemy import insert
 
+from framework.errors import RaccordError
 from framework.storage.db import Database
 from framework.storage.schema import journal
 
@@ -44,6 +47,18 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
+def host_of(url: str) -> str:
+    """``host:port`` of ``url`` for a message: never user:password, path or query."""
+    parts = urlsplit(url)
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number
+        host, port = parts.hostname, None
+    if not host:
+        return redact_url(url).partition("?")[0] or "the server"
+    return f"{host}:{port}" if port else host
+
+
 def mask_secrets(text: str, secrets: Iterable[str]) -> str:
     """``text`` with each secret value replaced by ``***``, as written and URL-encoded."""
     for secret in secrets:
@@ -57,6 +72,27 @@ def mask_text(text: str, binding: Any = None) -> str:
     secret values masked."""
     text = _URL.sub(lambda m: redact_url(m.group(0)), text)
     return mask_secrets(text, binding.secret_values() if binding is not None else ())
+
+
+def masked_traceback(exc: BaseException, binding: Any = None) -> str:
+    """An exception's traceback as the administrator may read it (log, CLI): URLs
+    redacted and the binding's secrets masked, like any text raccord shows."""
+    return mask_text("".join(traceback.format_exception(exc)), binding)
+
+
+@contextmanager
+def masked_errors(binding: Any = None) -> Iterator[None]:
+    """RaccordErrors raised inside leave with their message and hint masked
+    (:func:`mask_text`): whatever a connector quoted, the caller never reads a URL
+    credential or a secret of the binding."""
+    try:
+        yield
+    except RaccordError as exc:
+        exc.message = mask_text(exc.message, binding)
+        if exc.hint:
+            exc.hint = mask_text(exc.hint, binding)
+        exc.args = (exc.message,)
+        raise
 
 
 def _redact_pair(pair: str) -> str:

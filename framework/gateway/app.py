@@ -19,7 +19,6 @@ import json
 import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ from framework.gateway.auth import Authenticator
 from framework.gateway.envelope import Answer
 from framework.gateway.journaling import InboundJournal
 from framework.gateway.metrics import CONTENT_TYPE, Metrics
-from framework.journal import mask_text
+from framework.journal import mask_text, masked_traceback
 
 log = logging.getLogger("raccord.gateway")
 StartResponse = Callable[..., Any]
@@ -95,7 +94,7 @@ class Gateway:
         # The traceback is for the administrator, yet a connector's exception text may
         # quote a URL with credentials or a secret value: both are masked here too.
         binding = self.territory.bindings.get((call.instance or "", call.profile or ""))
-        text = mask_text("".join(traceback.format_exception(exc)), binding)
+        text = masked_traceback(exc, binding)
         log.error("incident %s on %s %s\n%s", answer.incident, call.method, mask_text(call.path), text)
 
     def _route(self, call: _CallInfo, environ: dict[str, Any]) -> Answer:

@@ -74,6 +74,8 @@ def serve(config: str, *, host: str = "127.0.0.1", port: int = 8000, workers: in
     metrics_dir = os.environ.get(MULTIPROC_ENV) or tempfile.mkdtemp(prefix="raccord-metrics-")
     # Before any worker imports prometheus_client: values then live in shared files.
     os.environ[MULTIPROC_ENV] = metrics_dir
+    # Each binding's bulkhead is a share of these threads (framework/outbound/bulkhead.py).
+    os.environ["RACCORD_GATEWAY_THREADS"] = str(threads)
     options: dict[str, Any] = {
         "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
         "workers": workers,

@@ -1,7 +1,10 @@
 """The HTTP client a binding uses to reach its business server.
 
-Every call has a timeout and verifies TLS (a custom CA bundle may be given; turning
-verification off is refused). Transient failures are retried following the binding's
+Every call has a total deadline — connection, headers and the whole answer, retries
+included (:mod:`.deadline`) — and a size cap on the answer (:mod:`.answer`); it
+verifies TLS (a custom CA bundle may be given; turning verification off is refused)
+and follows redirects only to the same origin, never re-sending a body
+(:mod:`.redirects`). Transient failures are retried following the binding's
 :class:`~framework.outbound.policy.OutboundPolicy`, a circuit breaker stops calling a
 server that keeps failing, and every request is journaled with its URL redacted.
 Vendor failures are mapped to raccord's error tree here, so connectors only see
@@ -15,18 +18,22 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 import tenacity
-from requests.adapters import HTTPAdapter
 
 from framework.errors import ConfigError, RaccordError, UpstreamError, UpstreamTimeout
-from framework.journal import mask_secrets
+from framework.journal import host_of, mask_secrets
+from framework.outbound import deadline as deadlines
+from framework.outbound.answer import decode_json, read_body
 from framework.outbound.breaker import CircuitBreaker
+from framework.outbound.bulkhead import Bulkhead, default_size
 from framework.outbound.journal_writer import JournalWriter
 from framework.outbound.policy import IDEMPOTENT_METHODS, OutboundPolicy
+from framework.outbound.redirects import GuardedSession
 from framework.outbound.retry import make_retrying
+
+__all__ = ["OutboundHTTP", "decode_json"]
 
 # Set while a health check runs: its calls pass an open breaker (they are the probe)
 # and do not count in it (the health check records one outcome for all of them).
@@ -45,6 +52,7 @@ class OutboundHTTP:
         breaker: CircuitBreaker | None = None,
         journal: JournalWriter | None = None,
         secrets: tuple[str, ...] = (),
+        threads: int = 4,
     ) -> None:
         self.binding_id = binding_id
         # The binding's secret values, masked wherever a URL is journaled: a vendor may
@@ -59,12 +67,14 @@ class OutboundHTTP:
         self._session: requests.Session | None = None
         self.sleep = time.sleep  # tests replace it to observe waits
         self._retrying: dict[bool, tenacity.Retrying] = {}
+        # The binding's share of a process's concurrency (held by Raccord.invoke).
+        self.bulkhead = Bulkhead(binding_id, self.policy.max_concurrency or default_size(threads))
 
     @property
     def session(self) -> requests.Session:
         # Built on first use: 46+ bindings are constructed at start, most idle for a while.
         if self._session is None:
-            session = requests.Session()
+            session = GuardedSession()
             # Proxies come from configuration, not the environment: scanning proxy
             # variables costs 0.2–0.3 ms per call (design/PERFORMANCE-NOTES.md).
             session.trust_env = False
@@ -72,7 +82,7 @@ class OutboundHTTP:
             session.verify = self.policy.ca_bundle or True
             session.headers["User-Agent"] = "raccord/0.1"
             # tenacity does the retrying; urllib3's own retries would hide attempts.
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+            adapter = deadlines.DeadlineAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             self._session = session
@@ -96,6 +106,9 @@ class OutboundHTTP:
         # reads a falsy verify such as "" (an unset ca_bundle setting) as "do not verify".
         if kwargs.get("timeout") is None:  # requests reads None as "wait forever"
             kwargs["timeout"] = self.timeout
+        # The answer is read here, whole and capped, under the deadline: a connector
+        # asking for a stream would read it after the deadline is gone.
+        kwargs.pop("stream", None)
         if idempotency_key:
             kwargs["headers"] = {**(kwargs.get("headers") or {}), "Idempotency-Key": idempotency_key}
         method = method.upper()
@@ -105,23 +118,30 @@ class OutboundHTTP:
         started = time.perf_counter()
         response: requests.Response | None = None
         error: RaccordError | None = None
+        deadline = deadlines.Deadline(self.policy.total_timeout)
+        token = deadlines.current.set(deadline)
+        deadlines.watchdog.watch(deadline)
         try:
-            response = self._send(method, url, idempotency_key is not None, kwargs)
+            response = self._send(method, url, idempotency_key is not None, kwargs, deadline)
             if response.status_code >= 500 and not (accept is not None and accept(response)):
-                error = UpstreamError(f"{_host(url)} answered HTTP {response.status_code}")
+                error = UpstreamError(f"{host_of(url)} answered HTTP {response.status_code}")
         except RaccordError as exc:
             error = exc
         except BaseException:
             if self.breaker is not None and not probing:
                 self.breaker.release_probe()
             raise
+        finally:
+            deadlines.watchdog.unwatch(deadline)
+            deadlines.current.reset(token)
         self._account(method, url, response, error, started, probing)
         if error is not None:
             raise error
         assert response is not None
         return response
 
-    def _send(self, method: str, url: str, keyed: bool, kwargs: dict[str, Any]) -> requests.Response:
+    def _send(self, method: str, url: str, keyed: bool, kwargs: dict[str, Any],
+              deadline: deadlines.Deadline) -> requests.Response:
         allowed = method in IDEMPOTENT_METHODS or keyed
         retrying = self._retrying.get(allowed)
         if retrying is None:
@@ -130,19 +150,41 @@ class OutboundHTTP:
             retrying = make_retrying(self.policy, method, keyed, sleep=lambda s: self.sleep(s))
             self._retrying[allowed] = retrying
         try:
-            return retrying(self.session.request, method, url, **kwargs)
-        except requests.ConnectTimeout as exc:
-            raise UpstreamError(f"cannot reach {_host(url)}: no connection within "
-                                f"{self.timeout[0]:g} s") from exc
-        except requests.Timeout as exc:
-            raise UpstreamTimeout(f"{_host(url)} did not answer within {self.timeout[1]:g} s") from exc
-        except requests.exceptions.SSLError as exc:
-            raise UpstreamError(
-                f"{_host(url)} has a TLS certificate raccord cannot verify",
-                hint="if the server uses a private authority, set ca_bundle to its CA certificate",
-            ) from exc
+            return retrying(self._attempt, method, url, kwargs, deadline)
         except requests.RequestException as exc:
-            raise UpstreamError(f"cannot reach {_host(url)}: {type(exc).__name__}") from exc
+            if deadline.passed():
+                raise UpstreamTimeout(f"{host_of(url)} did not send its whole answer within "
+                                      f"{deadline.seconds:g} s (total_timeout)") from exc
+            raise self._failure(url, exc) from exc
+
+    def _attempt(self, method: str, url: str, kwargs: dict[str, Any],
+                 deadline: deadlines.Deadline) -> requests.Response:
+        """One try: send, then read the whole answer (capped) while the deadline holds."""
+        remaining = max(0.001, deadline.remaining())
+        connect, read = kwargs["timeout"] if isinstance(kwargs["timeout"], tuple) else (kwargs["timeout"],) * 2
+        timeout = (min(connect, remaining), min(read, remaining))
+        response = self.session.request(method, url, **{**kwargs, "timeout": timeout}, stream=True)
+        read_body(response, self.policy.max_answer_bytes)
+        if deadline.expired:
+            # The watchdog cut the socket: what was read (headers cut short, a body
+            # ending early) may parse, yet it is not the server's answer.
+            raise requests.ReadTimeout("the call's total deadline passed")
+        return response
+
+    def _failure(self, url: str, exc: requests.RequestException) -> RaccordError:
+        """The raccord error for what requests raised (host and port only, never user:password)."""
+        host = host_of(url)
+        if isinstance(exc, requests.ConnectTimeout):
+            return UpstreamError(f"cannot reach {host}: no connection within {self.timeout[0]:g} s")
+        if isinstance(exc, requests.Timeout):
+            return UpstreamTimeout(f"{host} did not answer within {self.timeout[1]:g} s")
+        if isinstance(exc, requests.exceptions.SSLError):
+            return UpstreamError(
+                f"{host} has a TLS certificate raccord cannot verify",
+                hint="if the server uses a private authority, set ca_bundle to its CA certificate")
+        if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+            return UpstreamError(f"{host} broke off its answer ({type(exc).__name__})")
+        return UpstreamError(f"cannot reach {host}: {type(exc).__name__}")
 
     def _account(self, method: str, url: str, response: requests.Response | None,
                  error: RaccordError | None, started: float, probing: bool) -> None:
@@ -183,28 +225,7 @@ class OutboundHTTP:
             self._session.close()
 
 
-def decode_json(response: requests.Response) -> Any:
-    url = response.request.url or ""
-    if response.status_code >= 400:
-        raise UpstreamError(f"{_host(url)} answered HTTP {response.status_code}")
-    try:
-        return response.json()
-    except ValueError:
-        ctype = response.headers.get("Content-Type", "unknown")
-        raise UpstreamError(
-            f"{_host(url)} answered {ctype} instead of JSON",
-            hint="check the service URL setting: it may point to a web page, not the API",
-        ) from None
-
-
 def _sent_url(response: requests.Response | None, url: str) -> str:
     """The URL as sent, query parameters included (``params=`` are not in ``url``)."""
     sent = response.request.url if response is not None and response.request is not None else None
     return sent or url
-
-
-def _host(url: str) -> str:
-    # Host and port only: never user:password from the URL in an error message.
-    parts = urlsplit(url)
-    host = parts.hostname or url
-    return f"{host}:{parts.port}" if parts.port else host

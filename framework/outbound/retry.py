@@ -17,6 +17,7 @@ import requests
 import tenacity
 from urllib3.exceptions import NewConnectionError
 
+from framework.outbound import deadline as deadlines
 from framework.outbound.policy import IDEMPOTENT_METHODS, RETRY_STATUSES, OutboundPolicy
 
 
@@ -60,6 +61,15 @@ def retry_after(response: requests.Response, now: dt.datetime | None = None) -> 
     return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
 
 
+class _OutOfTime(tenacity.stop.stop_base):
+    """Stop when the call's total deadline (it covers retries and the waits between
+    them) has passed or would pass during the next wait."""
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        current = deadlines.current.get()
+        return current is not None and (current.passed() or current.remaining() <= retry_state.upcoming_sleep)
+
+
 def make_retrying(policy: OutboundPolicy, method: str, has_key: bool, *,
                   sleep: Any = None) -> tenacity.Retrying:
     """A tenacity controller for one call, following ``policy``."""
@@ -98,7 +108,7 @@ def make_retrying(policy: OutboundPolicy, method: str, has_key: bool, *,
         kwargs["sleep"] = sleep
     return tenacity.Retrying(
         retry=should_retry,
-        stop=tenacity.stop_after_attempt(policy.retries + 1),
+        stop=tenacity.stop_after_attempt(policy.retries + 1) | _OutOfTime(),
         wait=wait,
         reraise=True,
         # When retries run out on an answer (a 503…), hand that answer back.

@@ -4,6 +4,7 @@ client is cheap (no session, no thread, no query until its first call)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
@@ -19,6 +20,11 @@ from framework.outbound.journal_writer import JournalWriter
 from framework.outbound.policy import OutboundPolicy
 from framework.storage.db import Database
 
+#: Set by ``raccord serve`` for its workers: the threads of one gateway process, from
+#: which each binding's default bulkhead is derived.
+THREADS_ENV = "RACCORD_GATEWAY_THREADS"
+DEFAULT_THREADS = 4
+
 
 class OutboundRuntime:
     def __init__(self, db: Database, runtime: Mapping[str, Any] | None = None) -> None:
@@ -26,6 +32,7 @@ class OutboundRuntime:
         self.settings = dict(runtime or {})
         self.journal = JournalWriter(db)
         self.cache = ResponseCache(db)
+        self.threads = int(os.environ.get(THREADS_ENV) or DEFAULT_THREADS)
 
     def client(self, binding: Binding, values: Mapping[str, Any], base_dir: str = ".") -> OutboundHTTP:
         """The outbound client of one binding, with its policy, breaker and journal."""
@@ -35,7 +42,7 @@ class OutboundRuntime:
                                  reset_seconds=policy.breaker_reset_seconds,
                                  listener=availability.recorder(self.db, inst, prof))
         return OutboundHTTP(binding.id, policy=policy, breaker=breaker, journal=self.journal,
-                            secrets=binding.secret_values())
+                            secrets=binding.secret_values(), threads=self.threads)
 
     def add_health_job(self, binding: Binding, jobs: MutableMapping[str, JobSpec]) -> None:
         """Give a binding whose connector defines ``health_check`` the built-in periodic

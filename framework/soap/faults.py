@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlsplit
 
 from framework.errors import BadRequest, RaccordError, SoapFault, UpstreamError
+from framework.journal import host_of
 from framework.soap.serialize import element_to_json
 
 
@@ -15,7 +15,7 @@ def soap_errors(operation: str, address: str) -> Iterator[None]:
     """Translate whatever a zeep call raises; RaccordErrors pass through."""
     from zeep import exceptions as zx
 
-    host = urlsplit(address).netloc or address
+    host = host_of(address)  # never user:password: these messages reach anonymous callers
     try:
         yield
     except RaccordError:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,6 +29,9 @@ from framework.soap.source import WsdlSource, is_url
 
 log = logging.getLogger("raccord.soap")
 Fetch = Callable[[str], bytes]
+#: The largest WSDL or schema file read (PayFiP's WSDL is 20 KiB; the largest public
+#: WSDLs are a few MiB). Remote ones are capped by the binding's max_answer_bytes.
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 
 
 class LoadRefused(Exception):
@@ -101,13 +105,31 @@ class OfflineLoader(Transport):
         return content
 
     def _read(self, path: str, url: str) -> bytes:
-        try:
-            content = Path(path).read_bytes()
-        except OSError as exc:
-            raise LoadRefused(url, f"cannot read {path} ({exc.strerror})") from None
+        content = read_document(path, url)
         _refuse_dtd(content, url)
         self.loaded.append(url)
         return content
+
+
+def read_document(path: str, url: str, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
+    """A local WSDL or schema: a regular file of bounded size, else LoadRefused.
+
+    Checked before opening: a FIFO would block the open for ever, and ``/dev/zero``
+    or a huge file would grow the process without bound (15 GB in 30 s)."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise LoadRefused(url, f"{path} is not a regular file; give the path of a WSDL or XSD file")
+        if info.st_size > limit:
+            raise LoadRefused(url, f"{path} is {info.st_size:,} bytes, over the {limit:,}-byte limit "
+                                   "on a WSDL or schema; is it the right file?")
+        with open(path, "rb") as fh:
+            content = fh.read(limit + 1)  # the file may have grown since the stat
+    except OSError as exc:
+        raise LoadRefused(url, f"cannot read {path} ({exc.strerror})") from None
+    if len(content) > limit:
+        raise LoadRefused(url, f"{path} is over the {limit:,}-byte limit on a WSDL or schema")
+    return content
 
 
 def _refuse_dtd(content: bytes, url: str) -> None:

@@ -15,6 +15,7 @@ import requests
 from zeep.transports import Transport
 
 from framework.errors import UpstreamError
+from framework.journal import host_of
 from framework.outbound import OutboundHTTP
 from framework.soap.hardening import declares_dtd
 
@@ -55,14 +56,14 @@ class BindingTransport(Transport):
         if not _is_xml(response) and response.content:
             ctype = response.headers.get("Content-Type", "no content type")
             raise UpstreamError(
-                f"{_host(address)} answered {ctype} (HTTP {response.status_code}) instead of a SOAP envelope",
+                f"{host_of(address)} answered {ctype} (HTTP {response.status_code}) instead of a SOAP envelope",
                 hint="check the service address: it may point to a web page, not the SOAP endpoint")
         return response
 
 
 def _refuse_dtd(response: requests.Response, address: str) -> None:
     if declares_dtd(response.content):
-        raise UpstreamError(f"{_host(address)} answered with XML declaring a DTD; refused unparsed "
+        raise UpstreamError(f"{host_of(address)} answered with XML declaring a DTD; refused unparsed "
                             "(XML hardening: no DTD, no entities, no external references)",
                             hint="a SOAP server never needs a DTD: the answer may be hostile")
 
@@ -71,9 +72,3 @@ def _is_xml(response: requests.Response) -> bool:
     ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     # No content type at all: let zeep try (it refuses what is not XML).
     return not ctype or ctype in XML_TYPES or ctype.endswith("+xml")
-
-
-def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).netloc or url

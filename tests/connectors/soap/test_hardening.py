@@ -54,6 +54,15 @@ def measured(func: object) -> tuple[BaseException, float, int]:
     return error, elapsed, peak
 
 
+def measured_wsdl_load(tmp_path: Path, server: SoapServer) -> tuple[BaseException, float, int]:
+    """Load tmp_path/calculator.wsdl (expecting a refusal), measured."""
+    r = calculator_raccord(tmp_path, f"{server.url}/calc")
+    try:
+        return measured(lambda: call(r, "metropole/calc/operations"))
+    finally:
+        r.close()
+
+
 def hostile_documents(canary: Canary) -> list[tuple[str, str]]:
     return [
         ("billion-laughs", hostile_envelope(BILLION_LAUGHS, "lol9")),
@@ -93,11 +102,7 @@ def test_hostile_wsdls_are_refused(tmp_path: Path, server: SoapServer, canary: C
         "http-dtd": (external_dtd(f"{canary.url}/dtd"), "xxe"),
     }
     (tmp_path / "calculator.wsdl").write_text(hostile_wsdl(*prologues[kind]), encoding="utf-8")
-    r = calculator_raccord(tmp_path, f"{server.url}/calc")
-    try:
-        error, elapsed, peak = measured(lambda: call(r, "metropole/calc/operations"))
-    finally:
-        r.close()
+    error, elapsed, peak = measured_wsdl_load(tmp_path, server)
     assert isinstance(error, ConfigError)
     assert "calculator.wsdl" in error.message and "DTD" in error.message
     assert elapsed < 2 and peak < PEAK_LIMIT, (elapsed, peak)
@@ -153,3 +158,40 @@ def test_imports_outside_the_wsdl_folder_are_refused(tmp_path: Path, server: Soa
     finally:
         r.close()
     assert "/etc/passwd" in err.value.message and "own folder" in (err.value.hint or "")
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "huge"])
+def test_a_wsdl_that_is_not_a_bounded_file_is_a_clear_error(tmp_path: Path, server: SoapServer,
+                                                            kind: str) -> None:
+    import os
+
+    target = tmp_path / "calculator.wsdl"
+    if kind == "dev-zero":
+        target.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(target)  # opening it would block for ever
+    else:
+        with target.open("wb") as fh:
+            fh.truncate(17 * 1024 * 1024)  # sparse: over the limit without writing it
+    error, elapsed, peak = measured_wsdl_load(tmp_path, server)
+    assert isinstance(error, ConfigError)
+    expected = "over the 16,777,216-byte limit" if kind == "huge" else "is not a regular file"
+    assert expected in error.describe()
+    assert elapsed < 2 and peak < PEAK_LIMIT, (elapsed, peak)
+
+
+def test_a_soap_address_with_credentials_is_never_echoed(tmp_path: Path, calc_wsdl: Path,
+                                                        server: SoapServer) -> None:
+    from tests.connectors.soap.soap_server import fault
+
+    server.answers["/faulty"] = (500, fault("soap:Server", "no luck"), XML)
+    address = server.url.replace("http://", "http://agent:Pa55-canary@") + "/faulty"
+    r = calculator_raccord(tmp_path, address)
+    try:
+        with pytest.raises(UpstreamError) as info:
+            call(r, "metropole/calc/call", method="POST", path="Add", body={"intA": 1, "intB": 2})
+    finally:
+        r.close()
+    text = info.value.describe() + repr(info.value.data)
+    assert "no luck" in text and "127.0.0.1" in text
+    assert "Pa55-canary" not in text and "agent" not in text
