@@ -4,6 +4,7 @@
 connector needs; the rest of the package is the machinery behind it.
 """
 
+from framework.config.report import did_you_mean
 from framework.connector import Accepted, Call, Connector, JobRun, endpoint, extension, job
 from framework.declarations import REQUIRED, EndpointSpec, JobSpec, Param, Setting
 from framework.errors import (
@@ -17,13 +18,30 @@ from framework.errors import (
     UpstreamTimeout,
 )
 from framework.hookspecs import hookimpl
+from framework.storage.records import fold
+from framework.storage.requests import (
+    DISPATCHED_JOB,
+    INSTANCE_STATUSES,
+    STATUSES,
+    TRIAGE,
+    Decision,
+    Request,
+    RequestStore,
+    dispatch_stats,
+    notify_dispatched,
+)
 
 __all__ = [
+    "DISPATCHED_JOB",
+    "INSTANCE_STATUSES",
     "REQUIRED",
+    "STATUSES",
+    "TRIAGE",
     "Accepted",
     "BadRequest",
     "Call",
     "Connector",
+    "Decision",
     "EndpointSpec",
     "Forbidden",
     "JobRun",
@@ -31,13 +49,19 @@ __all__ = [
     "NotFound",
     "Param",
     "RaccordError",
+    "Request",
+    "RequestStore",
     "Setting",
     "SoapFault",
     "Unavailable",
     "UpstreamError",
     "UpstreamTimeout",
+    "did_you_mean",
+    "dispatch_stats",
     "endpoint",
     "extension",
+    "fold",
     "hookimpl",
     "job",
+    "notify_dispatched",
 ]

@@ -8,6 +8,7 @@ the command line and the HTTP gateway both go through it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import types
@@ -122,6 +123,8 @@ class Raccord:
             base_dir=self.territory.base_dir,
             queue=JobQueue(self.db, binding.instance.name, binding.profile.name,
                            max_attempts=int(self.territory.runtime.get("max_attempts", 5))),
+            territory=self.territory,
+            invoke=functools.partial(self._peer, binding.instance.name),
         )
         try:
             override = apply_override(binding)
@@ -148,6 +151,9 @@ class Raccord:
         return bound, spec
 
     # -- calling ----------------------------------------------------------------------
+
+    def _peer(self, instance: str, profile: str, endpoint: str, params: Mapping[str, Any]) -> Any:
+        return self.invoke(instance, profile, endpoint, params=params)
 
     def caller(self, client_id: str) -> Principal:
         """The client ``"<instance>.<client>"`` as a caller (``raccord call --as``, the test kit)."""

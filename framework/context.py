@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from framework.config.model import Binding, Instance, SecretRef
+from framework.config.model import Binding, Instance, SecretRef, Territory
 from framework.outbound import OutboundHTTP
 from framework.runtime.queue import JobQueue
 from framework.storage.records import RecordStore
@@ -49,6 +49,11 @@ class BindingContext:
     log: logging.LoggerAdapter[logging.Logger]
     base_dir: str = "."  # the directory of instances.toml: relative paths start here
     queue: JobQueue | None = None  # ctx.queue.enqueue(job, payload, idempotency_key=…) → job id
+    # The whole territory (read-only) for connectors that route between instances.
+    territory: Territory | None = None
+    # ctx.invoke(profile, endpoint, params) calls another binding of the SAME instance
+    # (e.g. dispatch → its base_adresse binding); never another instance's.
+    invoke: Callable[[str, str, Mapping[str, Any]], Any] | None = None
 
     @property
     def instance(self) -> Instance:

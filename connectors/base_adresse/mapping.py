@@ -15,7 +15,8 @@ from typing import Any
 
 #: Properties copied from the BAN into every item (``None`` when absent).
 PROPERTIES = ("label", "name", "housenumber", "street", "postcode", "citycode", "city",
-              "district", "context", "type", "score", "importance", "x", "y", "distance")
+              "district", "context", "type", "score", "importance", "x", "y", "distance",
+              "oldcitycode", "oldcity")
 
 # Paris, Lyon and Marseille: the BAN gives an address the arrondissement's INSEE code
 # (75110 for Paris 10e), while an instance is scoped by the commune's code (75056).
@@ -74,8 +75,15 @@ def to_item(feature: Mapping[str, Any], format_label: Callable[[Mapping[str, Any
 def to_items(features: Iterable[Mapping[str, Any]], scope: frozenset[str],
              format_label: Callable[[Mapping[str, Any]], str]) -> list[dict[str, Any]]:
     """Items for the features inside ``scope``, in the BAN's order (best score first)."""
-    return [to_item(f, format_label) for f in features
-            if in_scope((f.get("properties") or {}).get("citycode"), scope)]
+    return [to_item(f, format_label) for f in features if _feature_in_scope(f, scope)]
+
+
+def _feature_in_scope(feature: Mapping[str, Any], scope: frozenset[str]) -> bool:
+    # A merged commune's address carries the new commune's citycode and the delegated
+    # commune's oldcitycode: an instance still scoped by the old code keeps it.
+    props: Mapping[str, Any] = feature.get("properties") or {}
+    return in_scope(props.get("citycode"), scope) or (
+        bool(props.get("oldcitycode")) and in_scope(props.get("oldcitycode"), scope))
 
 
 def default_label(props: Mapping[str, Any]) -> str:

@@ -122,3 +122,47 @@ schedule_state = Table(
     Column("job", String(128), primary_key=True),
     Column("last_fired", DateTime(timezone=True), nullable=False),
 )
+
+# Mutualised requests (issue 12): one row per request routed by a territory's dispatch
+# binding, read by the responsible instance's inbox. Not a RecordStore collection: the
+# dispatch binding writes what other bindings (each instance's inbox) read.
+requests = Table(
+    "requests",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False),  # instance of the dispatch binding (the triage one)
+    Column("category", String(128), nullable=False),
+    Column("form_ref", String(255), nullable=False, default=""),
+    Column("summary", Text, nullable=False, default=""),
+    Column("form_url", Text, nullable=False, default=""),
+    Column("location", JSON, nullable=False, default=dict),
+    Column("status", String(16), nullable=False),  # triage|new|received|in_progress|done|refused
+    Column("instance", String(64)),  # responsible instance; NULL while in triage
+    Column("commune", String(8)),  # INSEE code decided, if any
+    Column("method", String(16)),  # insee|point|address|origin|manual
+    Column("evidence", JSON, nullable=False, default=dict),
+    Column("queue", String(64)),  # first recipients' instance while in triage
+    Column("triage_reason", String(32)),
+    Column("triaged", Integer, nullable=False, default=0),  # ever needed triage (statistics)
+    Column("pending_geocoder", Integer, nullable=False, default=0),  # re-dispatch when the geocoder is back
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_requests_instance_status", "instance", "status"),
+    Index("ix_requests_status_queue", "status", "queue"),
+    Index("ix_requests_created", "created_at"),
+)
+
+# What happened to each request, oldest first: decisions, assignments, status changes.
+request_history = Table(
+    "request_history",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("request_id", BigInteger().with_variant(Integer, "sqlite"), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("instance", String(64)),
+    Column("actor", String(255)),
+    Column("note", Text),
+    Column("details", JSON),
+)

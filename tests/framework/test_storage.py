@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from framework.storage import open_database
-from framework.storage.migrate import current
+from framework.storage.migrate import alembic_config, current
 from framework.storage.records import RecordStore
 
 
 def test_migrations_create_the_schema(database_url: str) -> None:
     db = open_database(database_url)
     tables = set(inspect(db.engine).get_table_names())
-    assert {"nonces", "journal", "jobs", "records", "cache", "availability"} <= tables
-    assert current(db.engine) == "0001"
+    assert {"nonces", "journal", "jobs", "records", "cache", "availability", "requests",
+            "request_history"} <= tables
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert len(heads) == 1, f"the migrations must have exactly one head, not {heads}"
+    assert current(db.engine) == heads[0]
     db.dispose()
 
 

@@ -47,6 +47,7 @@ def test_check_reports_every_mistake_and_exits_1(tmp_path: Path, capsys: pytest.
     for old, new in mistakes:
         assert old in text, old
         text = text.replace(old, new, 1)
+    text = text.replace('boundaries = "data/', f'boundaries = "{EXAMPLE.parent}/data/', 1)  # copied away
     broken = tmp_path / "instances.toml"
     broken.write_text(text, encoding="utf-8")
     code, out, _ = run(["--config", str(broken), "check"], capsys)

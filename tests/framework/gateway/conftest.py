@@ -60,7 +60,11 @@ class Live:
                                      stdout=self._log, stderr=subprocess.STDOUT)
         self.session = requests.Session()
         self.session.trust_env = False
-        self._wait()
+        try:
+            self._wait()
+        except BaseException:  # never leave a server behind a failed start
+            self.stop()
+            raise
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 30
@@ -70,7 +74,7 @@ class Live:
             try:
                 if self.session.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or a loaded machine
                 time.sleep(0.1)
         raise RuntimeError(f"gateway did not start: {self.log.read_text()[-3000:]}")
 

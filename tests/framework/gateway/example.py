@@ -16,12 +16,15 @@ RAW: dict[str, Any] = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
 INSTANCES: dict[str, Any] = RAW["instances"]
 PROFILES: dict[str, Any] = RAW["profiles"]
 
-# What the shipped connectors declare, endpoint → (method, permission): read off
-# docs/gateway.md's table, not off the code.
-DECLARED: dict[str, dict[str, tuple[str, str]]] = {
-    "base_adresse": {"search": ("GET", "open"), "reverse": ("GET", "open"), "streets": ("GET", "open")},
-    "csv_datasource": {"data": ("GET", "open"), "query": ("GET", "open")},
-    "payfip": {"create_payment": ("POST", "can_access"), "payment": ("GET", "can_access")},
+# What the shipped connectors declare, endpoint → (methods, permission): read off
+# docs/gateway.md's table and docs/dispatch.md, not off the code.
+DECLARED: dict[str, dict[str, tuple[tuple[str, ...], str]]] = {
+    "base_adresse": {"search": (("GET",), "open"), "reverse": (("GET",), "open"), "streets": (("GET",), "open")},
+    "csv_datasource": {"data": (("GET",), "open"), "query": (("GET",), "open")},
+    "payfip": {"create_payment": (("POST",), "can_access"), "payment": (("GET",), "can_access")},
+    "dispatch": {"route": (("POST",), "can_access"), "assign": (("POST",), "triage"),
+                 "triage": (("GET",), "triage"), "stats": (("GET",), "can_access")},
+    "dispatch_inbox": {"inbox": (("GET", "POST"), "inbox")},
 }
 
 # A request each endpoint refuses with a 400 *after* the access check and before
@@ -29,7 +32,8 @@ DECLARED: dict[str, dict[str, tuple[str, str]]] = {
 INVALID: dict[str, tuple[str, Any]] = {
     "search": ("limit=many", None), "reverse": ("lat=north", None), "streets": ("limit=many", None),
     "data": ("limit=many", None), "query": ("limit=many", None), "payment": ("", None),
-    "create_payment": ("", {"amount": "a lot"}),
+    "create_payment": ("", {"amount": "a lot"}), "route": ("", {}), "assign": ("", {}),
+    "triage": ("limit=many", None), "stats": ("since=yesterday", None), "inbox": ("limit=many", None),
 }
 GOOD_PAYMENT = {"amount": 4250, "refdet": "CANTINE2024000123", "email": "payeur@example.org"}
 
@@ -74,9 +78,13 @@ def credentials(client: str, query: str = "", *, wrong: bool = False) -> tuple[s
 
 
 def endpoints_of(instance: str) -> list[tuple[str, str, str]]:
-    """(profile, endpoint, method) of every endpoint the instance serves."""
-    return [(p, e, method) for p in INSTANCES[instance].get("profiles", [])
-            for e, (method, _) in DECLARED[PROFILES[p]["connector"]].items()]
+    """(profile, endpoint, method) of every endpoint the instance serves, by its first method."""
+    return [(p, e, methods[0]) for p, e, methods in methods_of(instance)]
+
+
+def methods_of(instance: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(p, e, methods) for p in INSTANCES[instance].get("profiles", [])
+            for e, (methods, _) in DECLARED[PROFILES[p]["connector"]].items()]
 
 
 def access(instance: str, profile: str, endpoint: str) -> tuple[str, list[str] | None]:

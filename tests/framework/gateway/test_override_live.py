@@ -69,6 +69,7 @@ def test_the_example_territory_woippy_override_through_the_gateway(fake_ban: str
     text = (ROOT / "instances.toml").read_text(encoding="utf-8")
     text = text.replace('service_url = "https://api-adresse.data.gouv.fr"', f'service_url = "{fake_ban}"', 1)
     text = text.replace('path = "data/', f'path = "{ROOT}/data/', 1)
+    text = text.replace('boundaries = "data/', f'boundaries = "{ROOT}/data/', 1)
     assert fake_ban in text
     config = tmp_path / "instances.toml"
     config.write_text(text, encoding="utf-8")
