@@ -35,7 +35,7 @@ def test_make_run_starts_with_no_secret_set(tmp_path: Path) -> None:
                 try:
                     resp = s.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
                     break
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # a worker still booting: wait
                     assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
                     time.sleep(0.1)
             assert resp.status_code == 200
