@@ -186,7 +186,8 @@ def write(rows: list[tuple[str, int, float, float, float]], inproc: float, gatew
         "",
         f"`bench/dispatch.py --points {args.points} --calls {args.calls}` on {platform.machine()}, "
         f"Python {platform.python_version()}, shapely {shapely.__version__}, "
-        f"{os.cpu_count()} CPUs shared with other developers (load varies: compare within a run).",
+        f"{os.cpu_count()} CPUs shared with other developers (load average {os.getloadavg()[0]:.0f} at the "
+        "end of the run: absolute figures are low, compare within a run).",
         "",
         "## The boundaries referential alone (`Boundaries.locate`, one thread)",
         "",

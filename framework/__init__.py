@@ -18,6 +18,7 @@ from framework.errors import (
     UpstreamTimeout,
 )
 from framework.hookspecs import hookimpl
+from framework.overrides import OverrideBuilder
 from framework.storage.records import fold
 from framework.storage.requests import (
     DISPATCHED_JOB,
@@ -47,6 +48,7 @@ __all__ = [
     "JobRun",
     "JobSpec",
     "NotFound",
+    "OverrideBuilder",
     "Param",
     "RaccordError",
     "Request",

@@ -67,6 +67,9 @@ def check_config(path: str, pm: pluggy.PluginManager | None = None) -> tuple[Ter
 
 
 class Raccord:
+    """A loaded territory made live: its bindings' connector objects, database and
+    outbound runtime. ``Raccord.open(path)`` builds it; :meth:`invoke` calls an endpoint."""
+
     def __init__(self, territory: Territory, registry: ConnectorRegistry, db: Database,
                  pm: pluggy.PluginManager | None = None) -> None:
         self.territory = territory

@@ -129,8 +129,11 @@ def endpoint(
     return mark
 
 
-def job(*, schedule: str = "daily", description: str = "", name: str | None = None) -> Callable[[F], F]:
-    """Declare a method as a periodic job with a default ``schedule``."""
+def job(*, schedule: str | None = "daily", description: str = "", name: str | None = None) -> Callable[[F], F]:
+    """Declare a method as a job with a default ``schedule`` (``"every 6h"``, ``"daily"``,
+    cron…); ``schedule=None`` declares a job that only runs when queued
+    (``ctx.queue.enqueue(name, payload, idempotency_key=…)``), never on a timer — unless
+    a profile gives it a schedule in ``[profiles.<p>.jobs.<name>]``."""
 
     def mark(func: F) -> F:
         spec = JobSpec(

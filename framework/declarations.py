@@ -126,11 +126,12 @@ class EndpointSpec:
 
 @dataclass(frozen=True)
 class JobSpec:
-    """A periodic job: ``schedule`` is ``"every 5m"``, ``"hourly"``, ``"daily"`` or cron."""
+    """A job: ``schedule`` is ``"every 5m"``, ``"hourly"``, ``"daily"`` or cron, or ``None``
+    for a job that runs only when an endpoint queues it (a push to the business server)."""
 
     name: str
     func: Callable[..., Any]
-    schedule: str = "daily"
+    schedule: str | None = "daily"
     description: str = ""
     override: str | None = None
 

@@ -43,7 +43,8 @@ def connector_page(info: ConnectorInfo) -> str:
         lines += _endpoint_section(spec)
     if info.jobs:
         lines += ["## Jobs", "", "| name | default schedule | description |", "|---|---|---|"]
-        lines += [f"| `{j.name}` | `{j.schedule}` | {j.description} |" for j in info.jobs.values()]
+        lines += [f"| `{j.name}` | {f'`{j.schedule}`' if j.schedule else 'when queued'} | {j.description} |"
+                  for j in info.jobs.values()]
         lines.append("")
     if info.extensions:
         lines += ["## Extension points (for overrides)", ""]
@@ -76,6 +77,12 @@ def write_all(registry: ConnectorRegistry, out: Path) -> list[Path]:
     target = out / "hooks.md"
     target.write_text(hooks_page(), encoding="utf-8")
     written.append(target)
+    from framework.apidoc import api_page, testing_page
+
+    for name, page in (("api.md", api_page()), ("testing.md", testing_page())):
+        target = out / name
+        target.write_text(page, encoding="utf-8")
+        written.append(target)
     for info in registry.values():
         target = out / "connectors" / f"{info.id}.md"
         target.write_text(connector_page(info), encoding="utf-8")

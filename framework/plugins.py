@@ -82,7 +82,39 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
                 f"{type(exc).__name__}: {exc} — fix the module, reinstall its package, "
                 f"or block it with {BLOCK_ENV}={ep.name}"
             ) from exc
-        _register(pm, module, ep.name)
+        _register(pm, as_plugin(module), ep.name)
+
+
+class _Registers:
+    """The plugin an entry point naming connector classes directly stands for."""
+
+    def __init__(self, classes: list[type]) -> None:
+        self.classes = classes
+
+    @hookspecs.hookimpl
+    def raccord_register_connectors(self, register: ConnectorRegister) -> None:
+        for cls in self.classes:
+            register.add(cls)
+
+
+def as_plugin(loaded: object) -> object:
+    """What to register for an entry point: a module with hook implementations as it
+    is; a connector class (``pkg.module:MyConnector``), or a module without hooks that
+    defines connector classes, as a plugin registering them."""
+    from framework.connector import Connector
+
+    if isinstance(loaded, type) and issubclass(loaded, Connector):
+        return _Registers([loaded])
+    if not isinstance(loaded, ModuleType) or _has_hooks(loaded):
+        return loaded
+    own = [v for v in vars(loaded).values()
+           if isinstance(v, type) and issubclass(v, Connector) and v is not Connector
+           and v.__module__ == loaded.__name__ and v.id]
+    return _Registers(own) if own else loaded
+
+
+def _has_hooks(module: ModuleType) -> bool:
+    return any(name.startswith("raccord_") and callable(value) for name, value in vars(module).items())
 
 
 def load_registry(pm: pluggy.PluginManager) -> ConnectorRegistry:

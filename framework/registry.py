@@ -50,7 +50,8 @@ def _verify(info: ConnectorInfo, where: str) -> None:
 
     for name, job in info.jobs.items():
         try:
-            parse_schedule(job.schedule)
+            if job.schedule is not None:
+                parse_schedule(job.schedule)
         except ValueError as exc:
             raise PluginError(f"{where}: job {name!r}: {exc}") from None
     for name, spec in info.endpoints.items():

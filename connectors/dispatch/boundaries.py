@@ -66,7 +66,9 @@ class Boundaries:
         self.codes = [code for code, _, _ in features]
         self.names = {code: name for code, name, _ in features}
         self.geoms = [geom for _, _, geom in features]
+        self.rings = shapely.boundary(self.geoms)  # for the distance to the border
         shapely.prepare(self.geoms)
+        shapely.prepare(self.rings)
         self.tree = shapely.STRtree(self.geoms)
 
     def __len__(self) -> int:
@@ -75,9 +77,15 @@ class Boundaries:
     def locate(self, lon: float, lat: float, on_border: str = "lowest_insee",
                tolerance_m: float = DEFAULT_TOLERANCE_M) -> PointMatch:
         point = shapely.Point(lon, lat)
+        tolerance = tolerance_m / METRES_PER_DEGREE
+        # Fast path, most points: inside exactly one (prepared) polygon and farther than
+        # the tolerance from its boundary, hence from every other polygon.
+        inside_one = self.tree.query(point, predicate="intersects")
+        if len(inside_one) == 1 and shapely.distance(self.rings[inside_one[0]], point) > tolerance:
+            return PointMatch(self.codes[inside_one[0]], names=self.names)
         # Within `tolerance_m` of a polygon counts as touching it: a point computed on a
         # shared edge is never exactly on it in floating point.
-        near = self.tree.query(point, predicate="dwithin", distance=tolerance_m / METRES_PER_DEGREE)
+        near = self.tree.query(point, predicate="dwithin", distance=tolerance)
         if len(near) == 0:
             return PointMatch(None, "outside_territory", names=self.names)
         inside = sorted(self.codes[i] for i in near if shapely.contains_properly(self.geoms[i], point))

@@ -11,7 +11,7 @@ import click
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"),
               show_default=True, help="directory to write into")
 def docs(out: Path) -> None:
-    """Generate docs/hooks.md and docs/connectors/<id>.md from the code."""
+    """Generate docs/hooks.md, docs/api.md, docs/testing.md and docs/connectors/<id>.md from the code."""
     from framework.docgen import write_all
     from framework.plugins import load_registry, make_plugin_manager
 

@@ -93,16 +93,25 @@ Describe the business software, the settings (`url`, `token`) and the endpoints
 @click.argument("name")
 @click.option("--title", default="", help="a human title")
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              help="the project root")
-def new_connector(name: str, title: str, root: Path) -> None:
-    """Scaffold connectors/NAME/ with a class, a test and a README."""
+              help="the project root (inside this repository)")
+@click.option("--package", "package_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="scaffold a standalone distribution in this new directory instead")
+def new_connector(name: str, title: str, root: Path, package_dir: Path | None) -> None:
+    """Scaffold connectors/NAME/ with a class, a test and a README — or, with --package DIR,
+    a standalone distribution (pyproject.toml with the raccord entry point, src layout,
+    py.typed, a connector with an endpoint, a job and a health check, tests using
+    raccord's pytest plugin, a README) whose tests pass at once."""
     if not name.isidentifier() or not name.islower():
         raise click.BadParameter("use a lower-case Python identifier, e.g. gru_ticketing", param_hint="NAME")
+    values = {"name": name, "title": title or name.replace("_", " ").capitalize(),
+              "cls": "".join(p.capitalize() for p in name.split("_")), "env": f"{name.upper()}_TOKEN",
+              "pkg": f"raccord_{name}", "dist": f"raccord-{name.replace('_', '-')}"}
+    if package_dir is not None:
+        _scaffold_package(package_dir, values)
+        return
     package = root / "connectors" / name
     if package.exists():
         raise click.ClickException(f"{package} already exists")
-    values = {"name": name, "title": title or name.replace("_", " ").capitalize(),
-              "cls": "".join(p.capitalize() for p in name.split("_")), "env": f"{name.upper()}_TOKEN"}
     files = {package / "__init__.py": INIT, package / "connector.py": CONNECTOR, package / "README.md": README,
              root / "tests" / "connectors" / f"test_{name}.py": TEST}
     for path, template in files.items():
@@ -111,3 +120,21 @@ def new_connector(name: str, title: str, root: Path) -> None:
         click.echo(f"created {path}")
     click.echo("\nRegister it in pyproject.toml, then reinstall (pip install -e .):\n"
                f'  [project.entry-points.raccord]\n  {name} = "connectors.{name}"')
+
+
+def _scaffold_package(target: Path, values: dict[str, str]) -> None:
+    """Render framework/scaffold/package/ into ``target`` (``__pkg__``/``__name__`` in
+    paths become the import package and the connector id)."""
+    from string import Template
+
+    if target.exists() and any(target.iterdir()):
+        raise click.ClickException(f"{target} exists and is not empty: choose a new directory")
+    source = Path(__file__).resolve().parent.parent / "scaffold" / "package"
+    for template in sorted(source.rglob("*.tmpl")):
+        relative = str(template.relative_to(source))[: -len(".tmpl")]
+        path = target / relative.replace("__pkg__", values["pkg"]).replace("__name__", values["name"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(Template(template.read_text(encoding="utf-8")).substitute(values), encoding="utf-8")
+        click.echo(f"created {path}")
+    click.echo(f"\nInstall it beside raccord and run its tests:\n  pip install -e '{target}[test]'\n"
+               f"  cd {target} && pytest && mypy")

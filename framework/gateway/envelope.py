@@ -49,6 +49,8 @@ def error(exc: RaccordError) -> Answer:
         answer.headers.append(("Allow", ", ".join(exc.allowed)))
     elif isinstance(exc, Unauthorized):
         answer.headers.append(("WWW-Authenticate", 'Basic realm="raccord", charset="UTF-8"'))
+    if (retry_after := getattr(exc, "retry_after", None)) is not None:  # a full bulkhead
+        answer.headers.append(("Retry-After", str(int(retry_after))))
     return answer
 
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Literal
 
 import requests
 
-from framework.errors import UpstreamError
+from framework.errors import NotFound, UpstreamError
 from framework.journal import host_of
 
+#: What a JSON helper does with a 404: an upstream error (502), NotFound (404), or None.
+On404 = Literal["error", "not_found", "none"]
 CHUNK = 16 * 1024  # small enough that one decompressed chunk stays far under any cap
 MAX_DEPTH = 100  # no business answer nests deeper; Python's recursion limit is ~1,000
 
@@ -28,6 +30,11 @@ class AnswerTooLarge(UpstreamError):
 
 def read_body(response: requests.Response, cap: int) -> None:
     """Read ``response``'s whole body (at most ``cap`` bytes) into ``response.content``."""
+    loaded: Any = getattr(response, "_content", False)  # requests' "not read yet" is False
+    if loaded is not False:  # already in memory (a stub adapter): only the cap applies
+        if len(loaded or b"") > cap:
+            raise _too_large(response, cap, "sent more")
+        return
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > cap:
         response.close()
@@ -50,10 +57,16 @@ def _too_large(response: requests.Response, cap: int, what: str) -> AnswerTooLar
         hint="raise the binding's max_answer_bytes setting if such answers are expected")
 
 
-def decode_json(response: requests.Response) -> Any:
-    """The answer's JSON; HTML, invalid JSON, NaN/Infinity or absurd nesting are a 502."""
+def decode_json(response: requests.Response, on_404: On404 = "error") -> Any:
+    """The answer's JSON; HTML, invalid JSON, NaN/Infinity or absurd nesting are a 502,
+    and so is a 4xx/5xx status — but a 404 with ``on_404="not_found"`` (NotFound) or
+    ``"none"`` (None)."""
     sent = response.request.url if response.request is not None else None
     host = host_of(sent or response.url or "")
+    if response.status_code == 404 and on_404 != "error":
+        if on_404 == "none":
+            return None
+        raise NotFound(f"{host} has no such object (HTTP 404)")
     if response.status_code >= 400:
         raise UpstreamError(f"{host} answered HTTP {response.status_code}")
     try:

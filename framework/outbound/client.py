@@ -25,7 +25,7 @@ import tenacity
 from framework.errors import ConfigError, RaccordError, UpstreamError, UpstreamTimeout
 from framework.journal import host_of, mask_secrets
 from framework.outbound import deadline as deadlines
-from framework.outbound.answer import decode_json, read_body
+from framework.outbound.answer import On404, decode_json, read_body
 from framework.outbound.breaker import CircuitBreaker
 from framework.outbound.bulkhead import Bulkhead, default_size
 from framework.outbound.journal_writer import JournalWriter
@@ -91,11 +91,17 @@ class OutboundHTTP:
     def request(self, method: str, url: str, *, idempotency_key: str | None = None,
                 accept: Callable[[requests.Response], bool] | None = None,
                 **kwargs: Any) -> requests.Response:
-        """Send a request; raise UpstreamTimeout / UpstreamError on failure or 5xx,
-        Unavailable while the circuit is open. ``idempotency_key`` is sent as the
-        ``Idempotency-Key`` header and makes any method safe to retry. ``accept``
-        says which 5xx answers are a protocol's normal replies (a SOAP fault comes with
-        HTTP 500): those are returned, and count as the server being up."""
+        """Send a request and return the response, whatever its 1xx–4xx status (the
+        connector decides what a 4xx means; the JSON helpers make it an UpstreamError).
+
+        A 5xx is an UpstreamError (502 to the caller), no connection an UpstreamError,
+        no answer in time an UpstreamTimeout (504), an open circuit Unavailable (503).
+        Retries (connection errors, 429, 502, 503, 504; ``Retry-After`` honoured up to
+        ``retry_after_max``) happen only for idempotent methods (GET, HEAD, OPTIONS, PUT,
+        DELETE) or when ``idempotency_key`` is given: it is sent as ``Idempotency-Key``
+        and makes any method safe to retry. ``accept`` says which 5xx answers are a
+        protocol's normal replies (a SOAP fault comes with HTTP 500): those are
+        returned, and count as the server being up."""
         verify = kwargs.pop("verify", True)
         if verify is False:
             raise ConfigError(f"{self.binding_id}: TLS verification cannot be turned off",
@@ -206,10 +212,31 @@ class OutboundHTTP:
     def _masked(self, url: str) -> str:
         return mask_secrets(url, self._secrets)
 
-    def get_json(self, url: str, **kwargs: Any) -> Any:
-        """GET and decode JSON; an HTML or malformed answer is an UpstreamError."""
+    def get_json(self, url: str, *, on_404: On404 = "error", **kwargs: Any) -> Any:
+        """GET ``url`` and decode its JSON answer.
+
+        2xx: the decoded JSON. 3xx/4xx: :class:`~framework.errors.UpstreamError` (502 to
+        the caller: the business server refused what raccord sent, usually a setting to
+        fix), except a 404 with ``on_404="not_found"`` (raises
+        :class:`~framework.errors.NotFound`, a 404 to the caller: "no such ticket") or
+        ``on_404="none"`` (returns ``None``). 5xx, connection errors: retried (GET is
+        idempotent), then UpstreamError; no answer in time: UpstreamTimeout (504). An
+        HTML or malformed answer, NaN/Infinity or absurd nesting is an UpstreamError.
+        ``**kwargs`` go to ``requests`` (``params``, ``headers``, ``timeout``…)."""
         response = self.request("GET", url, **kwargs)
-        return decode_json(response)
+        return decode_json(response, on_404)
+
+    def post_json(self, url: str, json: Any = None, *, idempotency_key: str | None = None,
+                  on_404: On404 = "error", **kwargs: Any) -> Any:
+        """POST ``json`` to ``url`` and decode the JSON answer (empty answer: ``None``).
+
+        Statuses map as for :meth:`get_json`. A POST is not retried unless it carries an
+        ``idempotency_key`` (sent as ``Idempotency-Key``; pass ``run.idempotency_key``
+        from a queued job), which makes a retry safe for a server that honours it."""
+        response = self.request("POST", url, json=json, idempotency_key=idempotency_key, **kwargs)
+        if response.status_code < 400 and not response.content:
+            return None
+        return decode_json(response, on_404)
 
     @contextmanager
     def probing(self) -> Iterator[None]:

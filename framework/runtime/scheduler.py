@@ -56,9 +56,11 @@ def plan(raccord: Any) -> list[Planned]:
             conf = binding.profile.jobs.get(name, {})
             if not conf.get("enabled", True):
                 continue
-            text = str(conf.get("schedule", spec.schedule))
+            text = conf.get("schedule", spec.schedule)
+            if text is None:  # a job that runs only when queued (a push)
+                continue
             try:
-                sched = parse_schedule(text)
+                sched = parse_schedule(str(text))
             except ValueError as exc:
                 log.error("%s job %s not scheduled: %s", binding.id, name, exc)
                 continue

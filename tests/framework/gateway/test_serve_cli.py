@@ -10,8 +10,8 @@ from pathlib import Path
 
 import requests
 
+from framework.testing import free_port
 from tests.conftest import ROOT
-from tests.framework.gateway.conftest import free_port
 
 EXAMPLE = ROOT / "instances.toml"
 

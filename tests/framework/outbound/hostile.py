@@ -2,9 +2,9 @@
 
 Raw sockets, so it can do what a well-behaved HTTP library refuses to: dribble headers
 or a body one byte at a time, reset the connection, announce a gigabyte and stream it.
-``GET /<mode>`` picks the misbehaviour (see :data:`MODES`); ``?every=`` sets the
-dribble interval in seconds. A second instance used as a redirect target records what
-reached it (:attr:`HostileServer.seen`: method, path, headers, body).
+``GET /<mode>`` picks the misbehaviour (see :data:`MODES`); ``?every=`` (or a second
+path segment, ``/dribble/0.2/…``) sets the dribble interval in seconds. A second
+instance used as a redirect target records what reached it (:attr:`HostileServer.seen`: method, path, headers, body).
 
 Importable by a gunicorn subprocess (``python -m tests.framework.outbound.hostile PORT``).
 """
@@ -120,8 +120,11 @@ class HostileServer:
             body += sock.recv(65536)
         self.seen.append(Seen(method, target, headers, body))
         parts = urlsplit(target)
-        every = float(parse_qs(parts.query).get("every", ["2"])[0])
-        mode = parts.path.strip("/").split("/")[0] or "ok"
+        segments = parts.path.strip("/").split("/")
+        # The interval as ?every=S, or as the second path segment (/dribble/0.2/…): a base
+        # URL a connector appends its own path and query to.
+        every = float(parse_qs(parts.query).get("every", [""])[0] or _number(segments[1:]) or 2)
+        mode = segments[0] or "ok"
         return self._answer(sock, mode, every)
 
     def _answer(self, sock: socket.socket, mode: str, every: float) -> bool:
@@ -162,6 +165,13 @@ class HostileServer:
         status, ctype, body = _STATIC.get(mode, (404, "application/json", b'{"error": "unknown mode"}'))
         sock.sendall(_head(status, ctype, len(body)) + body)
         return True
+
+
+def _number(segments: list[str]) -> float | None:
+    try:
+        return float(segments[0]) if segments else None
+    except ValueError:
+        return None
 
 
 def _head(status: int, ctype: str, length: int, **extra: str) -> bytes:
