@@ -33,9 +33,9 @@ def test_make_run_starts_with_no_secret_set(tmp_path: Path) -> None:
             while True:
                 assert proc.poll() is None, (tmp_path / "serve.log").read_text()
                 try:
-                    resp = s.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                    resp = s.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
                     break
-                except (requests.ConnectionError, requests.Timeout):  # a worker still booting: wait
+                except requests.RequestException:  # not up yet, or slow on a loaded machine
                     assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
                     time.sleep(0.1)
             assert resp.status_code == 200
