@@ -29,9 +29,9 @@ if TYPE_CHECKING:
     from framework.declarations import EndpointSpec
 
 OPEN = "open"
-#: Permissions the framework's own routes require (none yet; a status page would add
-#: its own here): known to the name checks of ``raccord check`` like the endpoints'.
-FRAMEWORK_PERMISSIONS: frozenset[str] = frozenset()
+#: Permissions the framework itself requires (not an endpoint's): ``can_admin`` opens
+#: the status page, ``/_status/`` (framework/gateway/status_page.py).
+FRAMEWORK_PERMISSIONS = frozenset({"can_admin"})
 SIDE_EFFECT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _AUTHENTICATE = "authenticate (Publik signature, X-API-Key header or HTTP basic)"
 

@@ -34,8 +34,11 @@ def _binding(binding: Binding) -> list[str]:
     lines = [head + ":"]
     if decl is not None:
         review = f", review by {decl.review_by.isoformat()}" if decl.review_by else ""
-        lines.append(f"  [override {decl.id}] {decl.reason} (owner {decl.owner or '-'}{review}; "
+        lines.append(f"  [override {decl.ledger_id}] {decl.reason} (owner {decl.owner or '-'}{review}; "
                      f"{decl.setup_days:g}+{decl.yearly_days:g} days)")
+        if decl.club:
+            lines.append(f"  club {decl.club}: declared once for {len(decl.members)} members, "
+                         f"{', '.join(decl.members)}; its cost is split among them (raccord costs)")
     shared = [e for e in own if e.variability == "shared"]
     free = [e for e in own if e.variability != "shared"]
     for eff in shared:

@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from framework import hookimpl
-from framework.config.model import Binding, Territory
+from framework.config.model import Binding, OverrideDecl, Territory
 from framework.config.report import Report
 from framework.errors import PluginError
 from framework.overrides import apply_override
@@ -44,11 +44,20 @@ def check_override(binding: Binding, report: Report, on: dt.date) -> None:
     """Every ledger finding for one overridden binding."""
     decl = binding.override
     assert decl is not None
-    opath = ("instances", decl.instance, "overrides", decl.profile)
-    if decl.review_by is not None and decl.review_by < on:
+    opath = override_path(decl)
+    # A club's declaration is one line of the ledger: its findings are reported once.
+    first = not decl.club or decl.instance == decl.members[0]
+    if first and decl.review_by is not None and decl.review_by < on:
         report.warning((*opath, "review_by"),
-                       f"override {decl.id} was due for review on {decl.review_by.isoformat()}",
+                       f"override {decl.ledger_id} was due for review on {decl.review_by.isoformat()}"
+                       + (f" (members: {', '.join(decl.members)})" if decl.club else ""),
                        hint="review it with its owner: harmonise and remove it, or set a new review_by")
+    if decl.club:
+        if first:
+            report.info(opath, f"club override {decl.ledger_id} ({decl.profile}) shared by "
+                               f"{len(decl.members)} instances: {', '.join(decl.members)}")
+        else:
+            return
     if decl.plugin is None and not decl.settings and not decl.access:
         report.warning(opath, f"dead override {decl.id}: it declares neither code, shared settings "
                        "nor a loosened access",
@@ -59,13 +68,21 @@ def check_override(binding: Binding, report: Report, on: dt.date) -> None:
         _check_value(binding, name, report)
 
 
+def override_path(decl: OverrideDecl) -> tuple[str, ...]:
+    """Where the declaration is written: the club's table, or the instance's."""
+    if decl.club:
+        return ("clubs", decl.club)
+    return ("instances", decl.instance, "overrides", decl.profile)
+
+
 def _check_plugin(binding: Binding, report: Report, opath: tuple[str, ...]) -> None:
     decl = binding.override
     assert decl is not None and decl.plugin is not None
-    expected = f"contrib.{decl.instance}."
+    folder = "clubs" if decl.club else decl.instance
+    expected = f"contrib.{folder}."
     if not decl.plugin.startswith(expected):
         report.warning((*opath, "plugin"),
-                       f"override code {decl.plugin} is not under contrib/{decl.instance}/",
+                       f"override code {decl.plugin} is not under contrib/{folder}/",
                        hint=f"an instance's specifics live in its own folder: {expected}<module>")
     try:
         apply_override(binding)

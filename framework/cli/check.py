@@ -32,7 +32,7 @@ def check(ctx: click.Context, quiet: bool, fmt: str) -> None:
         emit_json("check", {
             "config": ctx.obj["config"], "ok": report.ok, "errors": errors, "warnings": warnings,
             "findings": [finding_entry(f) for f in report.sorted() if f.level == "error" or not quiet],
-            "overrides": [override_entry(d) for d in _declared(territory)] if territory else [],
+            "overrides": [override_entry(d) for d in _ledger(territory)],
             "open_to_anyone": _open_entries(territory),
             "counts": _counts(territory)})
         if errors:
@@ -59,10 +59,11 @@ def finding_entry(finding: Any) -> dict[str, Any]:
 
 
 def override_entry(decl: OverrideDecl) -> dict[str, Any]:
-    return {"id": decl.id, "instance": decl.instance, "profile": decl.profile, "reason": decl.reason,
+    return {"id": decl.ledger_id, "instance": None if decl.club else decl.instance, "profile": decl.profile,
+            "reason": decl.reason,
             "owner": decl.owner, "review_by": decl.review_by.isoformat() if decl.review_by else None,
             "plugin": decl.plugin, "settings": list(decl.settings), "access": list(decl.access),
-            "club": getattr(decl, "club", None), "members": list(getattr(decl, "members", ()) or ())}
+            "club": decl.club, "members": list(decl.members) or [decl.instance]}
 
 
 def _declared(territory: Territory | None) -> list[OverrideDecl]:
@@ -79,14 +80,12 @@ def _counts(territory: Territory | None) -> dict[str, int] | None:
 
 
 def _print_overrides(territory: Territory) -> None:
-    overrides = [b for b in territory.bindings.values() if b.override is not None]
-    if not overrides:
+    declared = _ledger(territory)
+    if not declared:
         click.echo("overrides: none — every instance follows the common project")
         return
-    click.echo(f"overrides ({len(overrides)}):")
-    for binding in overrides:
-        decl = binding.override
-        assert decl is not None
+    click.echo(f"overrides ({len(declared)}):")
+    for decl in declared:
         parts = []
         if decl.plugin:
             parts.append(f"code {decl.plugin}")
@@ -96,7 +95,20 @@ def _print_overrides(territory: Territory) -> None:
             parts.append(f"loosens access to {', '.join(decl.access)}")
         review = f", review by {decl.review_by}" if decl.review_by else ""
         owner = f", owner {decl.owner}" if decl.owner else ""
-        click.echo(f"  [override] {decl.id}: {'; '.join(parts) or 'declared'} — {decl.reason}{owner}{review}")
+        members = f" [club of {len(decl.members)}: {', '.join(decl.members)}]" if decl.club else ""
+        click.echo(f"  [override] {decl.ledger_id}{members}: {'; '.join(parts) or 'declared'} — "
+                   f"{decl.reason}{owner}{review}")
+
+
+def _ledger(territory: Territory | None) -> list[OverrideDecl]:
+    """One declaration per ledger line: a club's once, with its members."""
+    seen: set[str] = set()
+    result = []
+    for decl in _declared(territory):
+        if decl.ledger_id not in seen:
+            seen.add(decl.ledger_id)
+            result.append(decl)
+    return result
 
 
 def _open_entries(territory: Territory | None) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +35,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
     # gunicorn forks its workers from this frame; when a worker exits, its stack unwinds
     # through the finally below: only the master may stop the background process.
     master = os.getpid()
+    metrics_dir = _metrics_dir()
     background = _start_background(config, roles - {"gateway"})
     try:
         if "gateway" in roles:
@@ -55,6 +57,22 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
             except subprocess.TimeoutExpired:
                 background.kill()
                 background.wait()
+        if metrics_dir is not None and os.getpid() == master:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir() -> str | None:
+    """Create the Prometheus multiprocess directory before anything imports
+    prometheus_client: the gateway workers and the background process (which inherits
+    the variable) then write to it, and /metrics adds every process up (docs/metrics.md).
+    Returns the directory to remove at exit, or None if the caller gave one."""
+    import tempfile
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    path = tempfile.mkdtemp(prefix="raccord-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
 
 
 def _start_background(config: str, roles: set[str]) -> subprocess.Popen[bytes] | None:

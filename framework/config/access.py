@@ -18,15 +18,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from framework.access import (
-    FRAMEWORK_PERMISSIONS,
-    OPEN,
-    AccessRule,
-    common_access,
-    effective_access,
-    loosened,
-    open_problem,
-)
+from framework.access import OPEN, AccessRule, common_access, effective_access, loosened, open_problem
 from framework.config import sections as S
 from framework.config.model import Binding, Client, Instance, OverrideDecl, Profile
 from framework.config.report import Report, did_you_mean
@@ -158,9 +150,12 @@ def _check_client_names(instances: Mapping[str, Instance], profiles: Mapping[str
 
 
 def declared_permissions(registry: ConnectorRegistry) -> set[str]:
-    """The permission names the installed connectors' endpoints declare (``open`` aside)."""
-    declared = {spec.permission for info in registry.values() for spec in info.endpoints.values()}
-    return (declared | FRAMEWORK_PERMISSIONS) - {OPEN}
+    """The permission names the installed connectors' endpoints declare (``open`` aside),
+    and those the framework requires itself (``can_admin``: the status page)."""
+    from framework.access import FRAMEWORK_PERMISSIONS
+
+    endpoints = {spec.permission for info in registry.values() for spec in info.endpoints.values()}
+    return (endpoints | FRAMEWORK_PERMISSIONS) - {OPEN}
 
 
 def _check_permissions(instances: Mapping[str, Instance], profiles: Mapping[str, Profile],

@@ -40,6 +40,9 @@ def _bind(inst: Instance, profile: Profile, registry: ConnectorRegistry, report:
         if name in own:
             line = (report.lines.line(("instances", inst.name, "settings", profile.name, name))
                     if report.lines else None)
+            club = inst.overrides[profile.name].club if profile.name in inst.overrides else None
+            if line is None and club is not None and report.lines:
+                line = report.lines.line(("clubs", club, "settings", name))  # the club's value
             layers.append((Source("instance", file, line), own[name]))
         if any(value is INVALID for _, value in layers):
             continue  # already reported where it was written

@@ -69,6 +69,10 @@ def parse(raw: dict[str, Any], file: str, report: Report, registry: ConnectorReg
     check_keys(report, ("territory",), territory, S.TERRITORY)
     profiles = _parse_profiles(_table(raw, "profiles", report), report, registry, base_dir)
     instances = parse_instances(_table(raw, "instances", report), report, registry, profiles, base_dir)
+    from framework.config.clubs import apply_clubs, parse_clubs
+
+    clubs = parse_clubs(_table(raw, "clubs", report), report, registry, profiles, instances, base_dir)
+    instances = apply_clubs(clubs, instances)
     triage = territory.get("triage")
     if triage is not None and (not isinstance(triage, str) or triage not in instances):
         report.error(("territory", "triage"), f"triage instance {triage!r} is not defined",
@@ -90,6 +94,7 @@ def parse(raw: dict[str, Any], file: str, report: Report, registry: ConnectorReg
         gateway=_parse_gateway(_table(raw, "gateway", report), report),
         runtime=_parse_runtime(_table(raw, "runtime", report), report),
         lines=report.lines,
+        clubs=clubs,
     )
 
 

@@ -158,10 +158,37 @@ class OverrideDecl:
     yearly_days: float = 0.0
     settings: tuple[str, ...] = ()  # the shared settings it sets (filled by the loader)
     access: tuple[str, ...] = ()  # the endpoints whose access it loosens (filled by the loader)
+    club: str | None = None  # declared once for a club of instances ([clubs.<name>])
+    members: tuple[str, ...] = ()  # the club's members (empty for an instance's own override)
 
     @property
     def id(self) -> str:
         return f"{self.instance}/{self.profile}"
+
+    @property
+    def ledger_id(self) -> str:
+        """One line of the ledger: ``club:<name>`` for a club, else ``instance/profile``."""
+        return f"club:{self.club}" if self.club else self.id
+
+
+@dataclass(frozen=True)
+class Club:
+    """One override declared once for several instances that want the same specific
+    (« déclinaisons … possibles en autonomie avec un financement club »). Its cost is
+    split among its members: by ``shares`` when given, else by the territory's split."""
+
+    name: str
+    title: str
+    profile: str
+    members: tuple[str, ...]
+    reason: str
+    owner: str = ""
+    review_by: dt.date | None = None
+    plugin: str | None = None
+    setup_days: float = 0.0
+    yearly_days: float = 0.0
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    shares: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -253,6 +280,7 @@ class Territory:
     gateway: GatewayConfig = GatewayConfig()
     runtime: Mapping[str, Any] = field(default_factory=dict)
     lines: LineIndex | None = None
+    clubs: Mapping[str, Club] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> str:

@@ -3,7 +3,7 @@ unknown-key errors and for the configuration reference in the docs)."""
 
 from __future__ import annotations
 
-TOP = {"territory", "costs", "storage", "gateway", "runtime", "profiles", "instances"}
+TOP = {"territory", "costs", "storage", "gateway", "runtime", "profiles", "instances", "clubs"}
 TERRITORY = {"name", "triage", "description"}
 COSTS = {"day_rate_eur", "split", "floor_eur", "platform"}
 COST = {"setup_days", "yearly_days"}
@@ -43,5 +43,6 @@ SIGNATURE = {"orig", "secret", "algos", "nonce"}
 SIGNATURE_ALGOS = {"sha1", "sha256", "sha512"}
 NONCE_POLICIES = {"required", "optional"}
 OVERRIDE = {"reason", "owner", "review_by", "plugin", "cost", "settings"}
+CLUB = {"name", "profile", "members", "reason", "owner", "review_by", "plugin", "cost", "settings", "shares"}
 SPLITS = {"equal", "population", "weights"}
 ACCESS = {"permission", "clients", "open_reason"}

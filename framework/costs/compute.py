@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from framework.config.model import Cost, Instance, OverrideDecl, Territory
-from framework.costs.money import days_cost, eur_to_cents
+from framework.costs.money import days_cost, eur_to_cents, largest_remainder, proportional
 from framework.costs.size import OverrideSize, measure
 from framework.costs.split import split_shared
 
@@ -47,14 +47,22 @@ def cost_amount(cost: Cost, day_rate_eur: float) -> Amount:
 
 @dataclass(frozen=True)
 class OverrideCost:
+    """One line of the ledger: an instance's override, or a club's (``parts`` then
+    holds each member's share of ``amount``, adding up to it to the cent)."""
+
     decl: OverrideDecl
     amount: Amount
     size: OverrideSize
     expired: bool
+    parts: dict[str, Amount] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
-        return self.decl.id
+        return self.decl.ledger_id
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return tuple(self.parts) or (self.decl.instance,)
 
 
 @dataclass(frozen=True)
@@ -140,7 +148,7 @@ def compute(territory: Territory, *, deployments: Collection[str] | None = None,
     platform = cost_amount(model.platform, rate)
     rows = []
     for name, inst in territory.instances.items():
-        mine = sum((o.amount for o in overrides if o.decl.instance == name), Amount())
+        mine = sum((o.parts[name] for o in overrides if name in o.parts), Amount())
         rows.append(InstanceCost(name, inst.title, inst.kind, name in own,
                                  shared.get(name, Amount()), platform if name in own else Amount(), mine))
     return CostReport(territory.name, rate, model.split, model.floor_eur, topology, platform,
@@ -176,11 +184,32 @@ def _shared(territory: Territory, profiles: list[ProfileCost]) -> dict[str, Amou
 def _overrides(territory: Territory, harmonised: set[str], today: dt.date,
                tests_root: Path | None) -> list[OverrideCost]:
     result = []
+    clubs_done: set[str] = set()
+    rate = territory.costs.day_rate_eur
     for binding in territory.bindings.values():
         decl = binding.override
-        if decl is None or decl.instance in harmonised:
+        if decl is None or decl.instance in harmonised or decl.club in clubs_done:
             continue
-        amount = cost_amount(Cost(decl.setup_days, decl.yearly_days), territory.costs.day_rate_eur)
+        amount = cost_amount(Cost(decl.setup_days, decl.yearly_days), rate)
         expired = decl.review_by is not None and decl.review_by < today
-        result.append(OverrideCost(decl, amount, measure(binding, tests_root), expired))
+        if decl.club is None:
+            parts = {decl.instance: amount}
+        else:
+            clubs_done.add(decl.club)
+            members = [m for m in decl.members if m not in harmonised]
+            parts = club_parts(territory, decl.club, members, amount)
+        result.append(OverrideCost(decl, amount, measure(binding, tests_root), expired, parts))
     return result
+
+
+def club_parts(territory: Territory, club: str, members: list[str], amount: Amount) -> dict[str, Amount]:
+    """A club's cost split among ``members``: by its explicit shares, else by the
+    territory's split rule (equal, population, weights); no floor (a specific cost).
+    Each period is rounded by largest remainder, so the parts add up to the cent."""
+    shares = territory.clubs[club].shares if club in territory.clubs else {}
+    split = territory.costs.split
+    weights = {m: Fraction(str(shares[m])) if shares else weight_of(territory.instances[m], split)
+               for m in members}
+    first = largest_remainder(proportional(amount.first, weights), amount.first)
+    recurring = largest_remainder(proportional(amount.recurring, weights), amount.recurring)
+    return {m: Amount(first[m], recurring[m]) for m in members}

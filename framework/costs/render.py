@@ -37,7 +37,9 @@ def to_data(report: CostReport, topologies: list[TopologyRow] | None = None,
             "instances": list(p.instances), "per_instance_average": amount_json(p.per_instance()),
             "parts_before_floor": {n: amount_json(a) for n, a in p.parts.items()}} for p in report.profiles],
         "overrides": [{
-            "id": o.id, "instance": o.decl.instance, "profile": o.decl.profile, "reason": o.decl.reason,
+            "id": o.id, "instance": None if o.decl.club else o.decl.instance, "club": o.decl.club,
+            "members": list(o.members), "parts": {n: amount_json(a) for n, a in o.parts.items()},
+            "profile": o.decl.profile, "reason": o.decl.reason,
             "owner": o.decl.owner, "review_by": o.decl.review_by.isoformat() if o.decl.review_by else None,
             "review_overdue": o.expired, "plugin": o.decl.plugin, "settings": list(o.decl.settings),
             "access": list(o.decl.access),
@@ -124,7 +126,7 @@ def tables(report: CostReport, topologies: list[TopologyRow] | None = None,
                    [[r[i] for i in (0, 1, 3, 4, 5)] for r in profiles] if by_period else profiles))
     header = ["override", "reason", "owner", "review by", "days (setup+yearly)", "cost 1st yr",
               "recurring", "measured size"]
-    rows = [[o.id, o.decl.reason, o.decl.owner or "-",
+    rows = [[o.id + (f"\n({', '.join(o.members)})" if o.decl.club else ""), o.decl.reason, o.decl.owner or "-",
              (o.decl.review_by.isoformat() if o.decl.review_by else "-") + (" OVERDUE" if o.expired else ""),
              f"{o.decl.setup_days:g}+{o.decl.yearly_days:g}", e(o.amount.first), e(o.amount.recurring),
              _size(o.size)] for o in report.overrides]
@@ -180,22 +182,103 @@ def _cols(header: list[str]) -> list[Any]:
 
 
 def render_html(report: CostReport, topologies: list[TopologyRow] | None = None,
-                harmonisation: Harmonisation | None = None) -> str:
-    """A self-contained page (no external resource); every value is escaped."""
-    from html import escape
+                harmonisation: Harmonisation | None = None, advice: Any = None, lang: str = "fr") -> str:
+    """One self-contained page (no script, no external resource), French by default:
+    the tables, the SVG charts, the ledger and (with ``advice``) the advisor."""
+    import datetime as dt
 
-    parts = [f"<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
-             f"<title>{escape(report.territory)} — coûts</title><style>"
-             "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
-             "td,th{border:1px solid #ccc;padding:.3em .6em}td{text-align:right}"
-             "td:first-child{text-align:left}caption{text-align:left;font-weight:bold;padding:.5em 0}"
-             "</style></head><body>"]
-    for title, header, rows in tables(report, topologies, harmonisation):
-        parts.append(f"<table><caption>{escape(title)}</caption><tr>")
-        parts.extend(f"<th>{escape(h)}</th>" for h in header)
-        parts.append("</tr>")
-        for row in rows:
-            parts.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
-        parts.append("</table>")
-    parts.append("</body></html>\n")
-    return "".join(parts)
+    from framework.costs.views import charts
+    from framework.web.i18n import translator
+    from framework.web.render import markup, render
+
+    pictures = {k: markup(v) for k, v in charts(report, topologies, translator(lang)).items()}
+    what_if = [tb for tb in tables(report, None, harmonisation)[:1]] if harmonisation is not None else []
+    return render("costs.html", lang, report=report, topologies=topologies or [], charts=pictures,
+                  advice=advice, what_if=what_if,
+                  generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"))
+
+
+def render_sheet_html(report: CostReport, instance: Any, lang: str = "fr") -> str:
+    """The per-instance cost sheet, printable: the annex of the commune's convention."""
+    import datetime as dt
+
+    from framework.costs.views import sheet
+    from framework.web.render import render
+
+    return render("sheet.html", lang, report=report, instance=instance, sheet=sheet(report, instance.name),
+                  generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"))
+
+
+def advice_data(advice: Any) -> dict[str, Any]:
+    """The advisor's findings as JSON (cents)."""
+    return {
+        "candidates": [{
+            "profile": c.profile, "what": list(c.what), "overrides": list(c.overrides), "members": list(c.members),
+            "overdue": list(c.overdue), "costs": {m: amount_json(a) for m, a in c.costs.items()},
+            "promote": {"territory_saving": amount_json(c.promote_saving),
+                        "saving": {m: amount_json(a) for m, a in c.costs.items()}},
+            "club": {"cost": amount_json(c.club_cost), "parts": {m: amount_json(a) for m, a in c.club_parts.items()},
+                     "saving": {m: amount_json(c.club_saving(m)) for m in c.members},
+                     "territory_saving": amount_json(c.club_total_saving)}} for c in advice.candidates],
+        "overdue": [{"id": o.id, "review_by": o.decl.review_by.isoformat() if o.decl.review_by else None,
+                     "owner": o.decl.owner, "members": list(o.members)} for o in advice.overdue],
+    }
+
+
+def advice_tables(advice: Any) -> list[tuple[str, list[str], list[list[str]]]]:
+    e = fmt_eur
+    result = []
+    for c in advice.candidates:
+        rows = [[m + (" OVERDUE" if m in c.overdue else ""), e(c.costs[m].first), e(c.costs[m].recurring),
+                 e(c.club_parts[m].first), e(c.club_saving(m).first), e(c.club_saving(m).recurring)]
+                for m in c.members]
+        rows.append(["territory", e(c.promote_saving.first), e(c.promote_saving.recurring), e(c.club_cost.first),
+                     e(c.club_total_saving.first), e(c.club_total_saving.recurring)])
+        result.append((f"Harmonise {c.profile} ({'; '.join(c.what)}): promoting saves each its cost; "
+                       f"as a club each pays a part",
+                       ["instance", "saving 1st yr", "saving recurring", "club part 1st yr",
+                        "club saving 1st yr", "club saving recurring"], rows))
+    if not advice.candidates:
+        result.append(("Harmonisation advisor", ["finding"], [["no equivalent override in several instances"]]))
+    if advice.overdue:
+        result.append(("Overrides past their review_by", ["override", "review by", "owner"],
+                       [[o.id, o.decl.review_by.isoformat() if o.decl.review_by else "-", o.decl.owner or "-"]
+                        for o in advice.overdue]))
+    return result
+
+
+def sheet_data(report: CostReport, instance: str) -> dict[str, Any]:
+    from framework.costs.views import sheet
+
+    s = sheet(report, instance)
+    cost = s["cost"]
+    return {"instance": instance, "title": cost.title, "own_deployment": cost.own_deployment,
+            "shared": amount_json(cost.shared), "platform": amount_json(cost.platform),
+            "specific": amount_json(cost.overrides), "total": amount_json(cost.total),
+            "profiles": [{"profile": p.profile.name, "connector": p.profile.connector,
+                          "instances": len(p.profile.instances), "alone": amount_json(p.alone),
+                          "part_before_floor": amount_json(p.part)} for p in s["profiles"]],
+            "alone": amount_json(s["alone"]),
+            "specifics": [{"id": x.override.id, "reason": x.override.decl.reason, "owner": x.override.decl.owner,
+                           "club": x.override.decl.club, "members": list(x.override.members),
+                           "review_overdue": x.override.expired, "part": amount_json(x.part)}
+                          for x in s["specifics"]]}
+
+
+def sheet_tables(report: CostReport, instance: str) -> list[tuple[str, list[str], list[list[str]]]]:
+    from framework.costs.views import sheet
+
+    e = fmt_eur
+    s = sheet(report, instance)
+    c = s["cost"]
+    return [
+        (f"{c.title} ({instance}) — what it pays", ["", "first year", "recurring"],
+         [["shared", e(c.shared.first), e(c.shared.recurring)], ["platform", e(c.platform.first),
+          e(c.platform.recurring)], ["specific", e(c.overrides.first), e(c.overrides.recurring)],
+          ["total", e(c.total.first), e(c.total.recurring)]]),
+        ("Shared profiles it benefits from", ["profile", "instances", "alone 1st yr", "its part 1st yr"],
+         [[p.profile.name, str(len(p.profile.instances)), e(p.alone.first), e(p.part.first)] for p in s["profiles"]]),
+        ("Its specifics", ["override", "reason", "owner", "its part 1st yr", "its part recurring"],
+         [[x.override.id, x.override.decl.reason, x.override.decl.owner or "-", e(x.part.first),
+           e(x.part.recurring)] for x in s["specifics"]]),
+    ]

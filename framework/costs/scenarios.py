@@ -101,6 +101,6 @@ def harmonise(territory: Territory, instance: str, topology: str = "hybrid", *,
         raise KeyError(instance)
     before = report_for(territory, topology, today=today, tests_root=tests_root)
     after = report_for(territory, topology, harmonised=(instance,), today=today, tests_root=tests_root)
-    ids = tuple(o.id for o in before.overrides if o.decl.instance == instance)
+    ids = tuple(o.id for o in before.overrides if instance in o.members)
     return after, Harmonisation(instance, before.instance(instance).total, after.instance(instance).total,
                                 before.total, after.total, ids)

@@ -7,6 +7,7 @@ Routes::
     GET  /<instance>/openapi.json           OpenAPI 3.1 from the declarations
     GET  /<instance>/<profile>/             each endpoint's documentation
     GET  /<instance>/<profile>/jobs/<id>    a queued job's status (framework.queue)
+    GET  /_status/ …                        the status page, for admin clients (status_page.py)
     ANY  /<instance>/<profile>/<endpoint>[/<path…>]
 
 Every answer is JSON (Prometheus text for /metrics); every endpoint call goes through
@@ -40,7 +41,7 @@ from framework.errors import (
     RaccordError,
     Unauthorized,
 )
-from framework.gateway import envelope, metadata
+from framework.gateway import envelope, metadata, status_page
 from framework.gateway.auth import Authenticator
 from framework.gateway.envelope import Answer
 from framework.gateway.journaling import InboundJournal
@@ -62,7 +63,7 @@ class Gateway:
         # on a lock rather than on SQLite's sleeping busy handler. PostgreSQL needs none.
         lock = threading.Lock() if raccord.db.is_sqlite else None
         self.auth = Authenticator(raccord.territory, raccord.db, lock)
-        self.metrics = Metrics()
+        self.metrics = Metrics(raccord)
         self.max_body = raccord.territory.gateway.max_body_bytes
         self.journal = InboundJournal(raccord.db, write_lock=lock)
 
@@ -75,6 +76,10 @@ class Gateway:
             answer = self._route(call, environ)
         except RaccordError as exc:
             answer = envelope.error(exc)
+            if exc.status in (401, 403):
+                from framework import metrics
+
+                metrics.auth_failure(exc.message, exc.status)
         except Exception as exc:
             answer = envelope.incident()
             self._log_incident(answer, call, exc)
@@ -82,6 +87,9 @@ class Gateway:
         if call.spec is not None and call.spec.override:
             # Errors too: whoever reads the answer must know an override produced it.
             answer.headers.append(("X-Raccord-Override", call.spec.override))
+            from framework import metrics
+
+            metrics.override_call(call.spec.override)
         if call.endpoint is not None:
             self._account(call, environ, answer, elapsed)
         headers = [*answer.headers, ("Content-Length", str(len(answer.body)))]
@@ -104,6 +112,8 @@ class Gateway:
             return _SERVICE_ROUTES[parts[0]](self)
         if not parts:
             raise NotFound("no route here: try /<instance>/ (GET /healthz for liveness)")
+        if parts[0] == status_page.PREFIX:  # not an instance name: those never start with "_"
+            return status_page.handle(self, call.method, parts, environ)
         instance = parts[0]
         if instance not in self.territory.instances:
             raise NotFound(f"unknown instance {instance!r}")

@@ -14,6 +14,7 @@ one process) the private registry is served directly.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import multiprocess as mp
@@ -25,7 +26,19 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, raccord: Any = None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from framework import metrics
+
+        try:
+            metrics.build_info(version("raccord"))
+        except PackageNotFoundError:  # running from a checkout that is not installed
+            metrics.build_info("0+unknown")
+        # Database-backed gauges (availability, circuit, queue): read at scrape time.
+        self.state = CollectorRegistry(auto_describe=False)
+        if raccord is not None:
+            self.state.register(metrics.StateCollector(raccord))
         self.registry = CollectorRegistry(auto_describe=True)
         self.calls = Counter(
             "raccord_calls", "Inbound calls by instance, profile, endpoint, status and override",
@@ -47,9 +60,13 @@ class Metrics:
         pair[1].observe(seconds)  # type: ignore[attr-defined]
 
     def exposition(self) -> bytes:
+        """Every process's counters (multiprocess mode) or this process's, then the
+        database-backed gauges."""
+        from framework import metrics
+
         path = os.environ.get(MULTIPROC_ENV)
         if path and os.path.isdir(path):
             registry = CollectorRegistry()
             mp.MultiProcessCollector(registry, path=path)  # type: ignore[no-untyped-call]
-            return generate_latest(registry)
-        return generate_latest(self.registry)
+            return generate_latest(registry) + generate_latest(self.state)
+        return generate_latest(self.registry) + generate_latest(metrics.REGISTRY) + generate_latest(self.state)

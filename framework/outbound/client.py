@@ -196,6 +196,10 @@ class OutboundHTTP:
                  error: RaccordError | None, started: float, probing: bool) -> None:
         """Feed the breaker (server failures only: a 4xx means it is up) and the journal."""
         duration_ms = (time.perf_counter() - started) * 1000
+        from framework import metrics  # here: prometheus_client must not load before the fork
+
+        metrics.outbound(self.instance, self.profile, response.status_code if response is not None else None,
+                         duration_ms / 1000)
         if self.breaker is not None and not probing:
             if error is None:
                 self.breaker.success()

@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,10 +99,23 @@ class Worker:
         return len(claimed)
 
     def execute(self, job: lease.Claimed) -> None:
+        started = time.perf_counter()
+        outcome, label = "dead", "-"
+        try:
+            outcome, label = self._execute(job)
+        finally:
+            from framework import metrics
+
+            metrics.job_run(label, outcome, time.perf_counter() - started)
+
+    def _execute(self, job: lease.Claimed) -> tuple[str, str]:
+        """Run the job; return (outcome: done|retry|dead|deferred, its job label)."""
         db = self.raccord.db
+        label = "-"  # a name the binding does not have is not a label (bounded cardinality)
         try:
             bound = self.raccord.bound(job.instance, job.profile)
             spec = bound.jobs.get(job.name)
+            label = job.name if spec is not None else "-"
             if spec is None:
                 raise NotFound(f"{job.instance}/{job.profile} has no job {job.name!r}")
             result = spec.func(bound.connector, JobRun(payload=job.payload, job_id=job.id, attempt=job.attempts))
@@ -113,12 +127,12 @@ class Worker:
                 delay = lease.backoff(job.attempts, self.options.backoff_seconds)
                 lease.defer(db, self.name, job, text, delay)
                 log.info("job %s deferred %.0f s: %s", job.id, delay, text)
-                return
+                return "deferred", label
             status = lease.fail(db, self.name, job, text, permanent=permanent,
                                 backoff_seconds=self.options.backoff_seconds)
             log.warning("job %s (%s/%s %s) attempt %d failed, %s: %s", job.id, job.instance, job.profile,
                         job.name, job.attempts, status, text)
-            return
+            return ("dead" if status == "dead" else "retry"), label
         self.executed += 1
         if not lease.complete(db, self.name, job.id, result):
             log.warning("job %s finished after its lease was taken over; its result was dropped", job.id)
@@ -128,6 +142,7 @@ class Worker:
             sped = lease.expedite(db, job.instance, job.profile)
             if sped:
                 log.info("%s/%s works again: %d waiting job(s) released", job.instance, job.profile, sped)
+        return "done", label
 
     def _may_defer(self, job: lease.Claimed) -> bool:
         return (utcnow() - job.created_at).total_seconds() < self.options.max_defer_seconds

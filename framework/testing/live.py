@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -45,8 +46,9 @@ class LiveGateway:
         code = (f"{preamble}\nfrom framework.gateway.server import serve; "
                 f"serve({str(config)!r}, host='127.0.0.1', port={self.port}, workers={workers}, "
                 f"threads={threads}, plugins={list(plugins)!r}, database_url={database_url!r})")
-        # Beside the configuration unless told otherwise (a checked-in one stays clean).
-        self.log = Path(log_dir or config.parent) / f"gateway-{self.port}.log"
+        # Beside the configuration would litter a checkout when a test serves its example.
+        logs = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="raccord-live-"))
+        self.log = logs / f"gateway-{self.port}.log"
         self._log = self.log.open("wb")
         self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=str(cwd or config.parent),
                                      env={**os.environ, **(env or {})},

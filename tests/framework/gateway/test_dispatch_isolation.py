@@ -50,6 +50,11 @@ def credentials(body: dict[str, Any], query: str = "") -> tuple[str, dict[str, s
         sig = body["signature"]
         base = f"{query}&orig={sig['orig']}" if query else f"orig={sig['orig']}"
         return signer.sign(base, SECRETS[sig["secret"]["env"]]), {}
+    if "basic" in body:  # the example's admin client (status page) logs in with HTTP basic
+        import base64
+
+        pair = f"{body['basic']['username']}:{SECRETS[body['basic']['password']['env']]}"
+        return query, {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
     return query, {"X-API-Key": SECRETS[body["apikey"]["env"]]}
 
 
