@@ -45,6 +45,7 @@ class ExampleClient:
     orig: str | None = None
     secret_env: str | None = None
     key_env: str | None = None
+    basic: tuple[str, str] | None = None  # (username, password env)
 
     @property
     def instance(self) -> str:
@@ -58,13 +59,16 @@ def _clients() -> list[ExampleClient]:
             sig = c.get("signature")
             found.append(ExampleClient(f"{inst}.{name}", tuple(c.get("permissions", ())),
                                        sig["orig"] if sig else None, sig["secret"]["env"] if sig else None,
-                                       c["apikey"]["env"] if "apikey" in c else None))
+                                       c["apikey"]["env"] if "apikey" in c else None,
+                                       (c["basic"]["username"], c["basic"]["password"]["env"])
+                                       if "basic" in c else None))
     return found
 
 
 CLIENTS = _clients()
 BY_ID = {c.id: c for c in CLIENTS}
-SECRETS = {env: f"example-{env.lower()}" for c in CLIENTS for env in (c.secret_env, c.key_env) if env}
+SECRETS = {env: f"example-{env.lower()}" for c in CLIENTS
+           for env in (c.secret_env, c.key_env, c.basic[1] if c.basic else None) if env}
 
 
 def credentials(client: str, query: str = "", *, wrong: bool = False) -> tuple[str, dict[str, str]]:
@@ -73,8 +77,13 @@ def credentials(client: str, query: str = "", *, wrong: bool = False) -> tuple[s
     if c.orig is not None and c.secret_env is not None:
         key = SECRETS[c.secret_env] + ("x" if wrong else "")
         return signer.sign(f"{query}&orig={c.orig}" if query else f"orig={c.orig}", key), {}
-    assert c.key_env is not None
-    return query, {"X-API-Key": SECRETS[c.key_env] + ("x" if wrong else "")}
+    if c.key_env is not None:
+        return query, {"X-API-Key": SECRETS[c.key_env] + ("x" if wrong else "")}
+    assert c.basic is not None
+    import base64
+
+    token = base64.b64encode(f"{c.basic[0]}:{SECRETS[c.basic[1]]}{'x' if wrong else ''}".encode()).decode()
+    return query, {"Authorization": f"Basic {token}"}
 
 
 def endpoints_of(instance: str) -> list[tuple[str, str, str]]:
