@@ -18,6 +18,7 @@ from framework.errors import (
     UpstreamTimeout,
 )
 from framework.hookspecs import hookimpl
+from framework.journal import mask_email, mask_emails
 from framework.overrides import OverrideBuilder
 from framework.storage.records import fold
 from framework.storage.requests import (
@@ -65,5 +66,7 @@ __all__ = [
     "fold",
     "hookimpl",
     "job",
+    "mask_email",
+    "mask_emails",
     "notify_dispatched",
 ]

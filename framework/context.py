@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from framework.config.model import Binding, Instance, SecretRef, Territory
+from framework.errors import Forbidden, NotFound
 from framework.outbound import OutboundHTTP
 from framework.runtime.queue import JobQueue
 from framework.storage.records import RecordStore
@@ -62,3 +63,27 @@ class BindingContext:
     @property
     def binding_id(self) -> str:
         return self.binding.id
+
+    def served_instance(self, name: str | None = None) -> Instance:
+        """The instance a call acts for: this binding's own (``name`` empty), or one it
+        hosts (``hosted_by`` it). A multi-communal binding speaks in a hosted commune's
+        name; no binding may speak in the name of an instance it does not serve."""
+        own = self.binding.instance
+        if not name or name == own.name:
+            return own
+        instances = self.territory.instances if self.territory is not None else {}
+        other = instances.get(name)
+        if other is None:
+            raise NotFound(f"unknown instance {name!r}")
+        if other.hosted_by != own.name:
+            raise Forbidden(f"{own.name} does not serve {name!r} (it is not hosted_by {own.name})",
+                            hint=f"call {name}'s own binding, or the binding of the instance hosting it")
+        return other
+
+    def identity(self, name: str | None = None) -> dict[str, str]:
+        """What a message shows for the served instance ``name``: its name and identity
+        (logo, colours, contact, signature…), keys it leaves out inherited from its hosts
+        (:meth:`Territory.identity`)."""
+        instance = self.served_instance(name)
+        merged = self.territory.identity(instance.name) if self.territory is not None else dict(instance.identity)
+        return {**merged, "name": instance.title, "instance": instance.name}

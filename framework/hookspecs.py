@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from typing import Any
+
+    from framework.app import Raccord
     from framework.config.model import Territory
     from framework.config.report import Report
     from framework.overrides import OverrideBuilder
@@ -78,4 +81,24 @@ def raccord_check(territory: Territory, registry: ConnectorRegistry, report: Rep
         the report turns into file:line.
 
     Every implementation runs (findings accumulate); return values are ignored.
+    """
+
+
+# --------------------------------------------------------------------------------------
+# History: what a plugin knows of one report (``raccord history <ref>``)
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def raccord_history(raccord: Raccord, ref: str) -> list[dict[str, Any]] | None:
+    """Tell ``raccord history`` what this plugin knows of one report or request.
+
+    :param raccord: the open runtime (its bindings, stores and database).
+    :param ref: what the administrator typed: a request's reference, a ticket id, a
+        dispatch request id… Match it however the plugin's records are keyed.
+
+    Return a list of events ``{"at": ISO 8601 date, "instance", "profile", "event",
+    "detail"}`` (extra keys are kept in ``--format json``), or ``None`` when the plugin
+    knows nothing of ``ref``. Every implementation runs; the command merges all the
+    events by date. Never put a secret or a citizen's address in an event: mask it.
     """

@@ -74,6 +74,24 @@ def mask_text(text: str, binding: Any = None) -> str:
     return mask_secrets(text, binding.secret_values() if binding is not None else ())
 
 
+_EMAIL = re.compile(r"[\w.+'-]+@([\w-]+(?:\.[\w-]+)*)")
+
+
+def mask_email(address: str) -> str:
+    """A person's e-mail address as it may be logged: ``jean.dupont@example.fr`` →
+    ``j***@e***.fr`` (enough to tell two apart in a log, not to write to them)."""
+    local, _, domain = address.strip().partition("@")
+    if not domain:
+        return "***"
+    name, _, tld = domain.rpartition(".")
+    return f"{local[:1]}***@{(name or tld)[:1]}***.{tld if name else ''}".rstrip(".")
+
+
+def mask_emails(text: str) -> str:
+    """``text`` with every e-mail address in it masked (:func:`mask_email`)."""
+    return _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
+
+
 def masked_traceback(exc: BaseException, binding: Any = None) -> str:
     """An exception's traceback as the administrator may read it (log, CLI): URLs
     redacted and the binding's secrets masked, like any text raccord shows."""

@@ -57,15 +57,7 @@ def communes(territory: Territory) -> dict[str, Instance]:
 def identity(territory: Territory, inst: Instance) -> dict[str, str]:
     """The instance's identity; a hosted instance inherits what it does not set from
     its host (the multi-communal instance's logo and colours)."""
-    chain: list[Instance] = []
-    current: Instance | None = inst
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = territory.instances.get(current.hosted_by) if current.hosted_by else None
-    merged: dict[str, str] = {}
-    for link in reversed(chain):
-        merged.update(link.identity)
-    return merged
+    return territory.identity(inst.name)
 
 
 def served_by(territory: Territory, inst: Instance) -> str:

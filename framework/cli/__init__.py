@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "status": "framework.cli.status:status",
     "logs": "framework.cli.logs:logs",
     "docs": "framework.cli.docs:docs",
+    "history": "framework.cli.history:history",
     "dispatch": "framework.cli.dispatch:dispatch",
     "new-connector": "framework.cli.new_connector:new_connector",
 }

@@ -289,6 +289,20 @@ class Territory:
     def binding(self, instance: str, profile: str) -> Binding:
         return self.bindings[(instance, profile)]
 
+    def identity(self, instance: str) -> dict[str, str]:
+        """The instance's identity (logo, colours, contact…); a hosted instance inherits
+        what it does not set from its host, and so on up (the multi-communal instance's,
+        then the metropolis' logo and colours)."""
+        chain: list[Instance] = []
+        current = self.instances.get(instance)
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = self.instances.get(current.hosted_by) if current.hosted_by else None
+        merged: dict[str, str] = {}
+        for link in reversed(chain):
+            merged.update(link.identity)
+        return merged
+
     def bindings_of(self, instance: str) -> Iterator[Binding]:
         for (inst, _), binding in self.bindings.items():
             if inst == instance:

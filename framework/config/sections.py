@@ -36,7 +36,7 @@ INSTANCE = {
     "access",
 }
 KINDS = {"metropole", "commune", "multicommunal", "syndicat"}
-IDENTITY = {"logo", "color", "secondary_color", "email", "phone", "url", "address"}
+IDENTITY = {"logo", "color", "secondary_color", "email", "phone", "url", "address", "signature"}
 CLIENT = {"apikey", "basic", "signature", "permissions", "description"}
 BASIC = {"username", "password"}
 SIGNATURE = {"orig", "secret", "algos", "nonce"}

@@ -197,3 +197,8 @@ class JobQueue:
 
     def get(self, job_id: int) -> JobInfo | None:
         return get_job(self.db, self.instance, self.profile, job_id)
+
+    def sibling(self, profile: str) -> JobQueue:
+        """The queue of another profile of the same instance (a connector handing work
+        to another one of its instance, e.g. a notification to its e-mail binding)."""
+        return JobQueue(self.db, self.instance, profile, self.max_attempts)
