@@ -294,8 +294,7 @@ def test_a_declared_loosening_shows_in_check_deviations_and_costs(tmp_path: Path
     check = cli_run("--config", str(path), "check")
     assert check.exit_code == 0, check.output
     assert "[override] marly/paiement: loosens access to payment — Marly's payment receipts" in check.output
-    assert ("adresse/streets, paiement/payment, referentiel/data, referentiel/query\n"
-            "    on 1 instance(s): marly\n") in check.output
+    assert re.search(r"paiement/payment[^\n]*\n    on 1 instance\(s\): marly\n", check.output)
     explained = cli_run("--config", str(path), "explain", "--deviations", "marly").output
     assert "  - access payment: permission can_access → open  [loosens: override]" in explained
     assert ("  - access create_payment: permission can_pay → permission can_pay + clients marly.wcs"

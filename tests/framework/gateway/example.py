@@ -25,6 +25,12 @@ DECLARED: dict[str, dict[str, tuple[tuple[str, ...], str]]] = {
     "dispatch": {"route": (("POST",), "can_access"), "assign": (("POST",), "triage"),
                  "triage": (("GET",), "triage"), "stats": (("GET",), "can_access")},
     "dispatch_inbox": {"inbox": (("GET", "POST"), "inbox")},
+    # Not in the matrix (INVALID): no request of theirs is refused offline by its parameters alone.
+    "open311": {"services": (("GET",), "open"), "service_definition": (("GET",), "open"),
+                "create": (("POST",), "can_access"), "status": (("GET",), "can_access"),
+                "requests": (("GET",), "can_access")},
+    "email": {"send": (("POST",), "can_access"), "preview": (("GET",), "can_access"),
+              "outbox": (("GET",), "can_access")},
 }
 
 # A request each endpoint refuses with a 400 *after* the access check and before
