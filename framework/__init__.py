@@ -5,7 +5,7 @@ connector needs; the rest of the package is the machinery behind it.
 """
 
 from framework.config.report import did_you_mean
-from framework.connector import Accepted, Call, Connector, JobRun, endpoint, extension, job
+from framework.connector import Accepted, Call, Connector, JobRun, Unwrapped, endpoint, extension, job
 from framework.declarations import REQUIRED, EndpointSpec, JobSpec, Param, Setting
 from framework.errors import (
     BadRequest,
@@ -57,6 +57,7 @@ __all__ = [
     "Setting",
     "SoapFault",
     "Unavailable",
+    "Unwrapped",
     "UpstreamError",
     "UpstreamTimeout",
     "did_you_mean",

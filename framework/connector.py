@@ -89,6 +89,7 @@ def endpoint(
     pattern: str | None = None,
     datasource: bool = False,
     name: str | None = None,
+    unwrapped_schema: Mapping[str, Any] | None = None,
     open_reason: str | None = None,
 ) -> Callable[[F], F]:
     """Declare a method as an endpoint served at ``/<instance>/<profile>/<name>``.
@@ -101,7 +102,9 @@ def endpoint(
     instances.toml (docs/gateway.md, "Access"). ``pattern`` is a regular expression the
     rest of the path after the endpoint name must match; its named groups reach the
     method as ``call.path_args``. ``datasource=True`` marks a w.c.s. data source
-    (items ``{"id", "text"}`` filtered by ``q`` and ``id``).
+    (items ``{"id", "text"}`` filtered by ``q`` and ``id``). ``unwrapped_schema`` is the
+    JSON schema of what the method answers when it returns :class:`Unwrapped` (shown in
+    OpenAPI beside the envelope).
     """
 
     def mark(func: F) -> F:
@@ -121,6 +124,7 @@ def endpoint(
             cache_seconds=cache_seconds,
             pattern=pattern,
             datasource=datasource,
+            unwrapped_schema=unwrapped_schema,
             open_reason=open_reason,
         )
         setattr(func, _ENDPOINT_ATTR, spec)
@@ -247,3 +251,13 @@ class Accepted:
 
     job_id: int
     status: str = "queued"
+
+
+@dataclass(frozen=True)
+class Unwrapped:
+    """Return this from an endpoint whose caller reads the data itself, not the
+    ``{"err": 0, "data": …}`` envelope: w.c.s.'s geocoding reads a Nominatim answer (a
+    bare list for search, one object for reverse). The gateway answers ``data`` as the
+    JSON body; errors keep the envelope."""
+
+    data: Any

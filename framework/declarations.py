@@ -110,6 +110,8 @@ class EndpointSpec:
     pattern: str | None = None
     datasource: bool = False
     override: str | None = None  # id of the override that provides it, if any
+    # JSON schema of the answer when the endpoint returns framework.Unwrapped (no envelope).
+    unwrapped_schema: Mapping[str, Any] | None = None
     open_reason: str | None = None  # why an open endpoint may have side effects
 
     def param(self, name: str) -> Param | None:

@@ -31,11 +31,15 @@ class RaccordError(Exception):
     status: int = 500
     err_class: str = "raccord.error"
 
-    def __init__(self, message: str, *, data: Any = None, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, data: Any = None, hint: str | None = None,
+                 http_status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.data = data
         self.hint = hint
+        # The status asked for explicitly (Passerelle's APIError(http_status=…)): kept even
+        # where connector-level errors are answered 200 + err 1 (see framework.gateway.envelope).
+        self.http_status = http_status
 
     def describe(self) -> str:
         """The message a person reads: what went wrong, then how to fix it."""

@@ -16,30 +16,42 @@ _FALSE = {"0", "false", "no", "off", "non", ""}
 
 
 def convert_params(spec: EndpointSpec, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Declared parameters, converted; undeclared ones are ignored (w.c.s. adds its own)."""
+    """Declared parameters, converted; undeclared ones are ignored (w.c.s. adds its own).
+
+    An empty string is no value: w.c.s. sends ``lat=&limit=`` when a template renders
+    empty, and means "not given" (the default, or "missing" when required)."""
     result: dict[str, Any] = {}
     for param in spec.params:
-        if param.name in raw and raw[param.name] is not None:
+        if _given(raw.get(param.name)):
             result[param.name] = convert(param, raw[param.name])
         elif param.required:
             example = f" (e.g. {param.name}={param.example})" if param.example is not None else ""
-            raise BadRequest(f"missing parameter {param.name!r}{example}", hint=param.description or None)
+            raise BadRequest(f"missing parameter {param.name!r}{example}", hint=param.description or None,
+                             http_status=400)
         else:
             result[param.name] = param.default
     return result
 
 
+def _given(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(_given(v) for v in value)
+    return value is not None and value != ""
+
+
 def convert(param: Param, value: Any) -> Any:
+    # A parameter error is the caller's, found before any connector code runs: it keeps
+    # its 400 where connector errors are answered 200 + err 1 (Passerelle's WrongParameter).
     try:
         converted = _convert(param.type, value)
     except (TypeError, ValueError):
         raise BadRequest(
             f"parameter {param.name!r}: expected {_article(param.type_name)}, got {str(value)[:60]!r}",
-            hint=param.description or None,
+            hint=param.description or None, http_status=400,
         ) from None
     if param.choices is not None and converted not in param.choices:
         raise BadRequest(f"parameter {param.name!r}: {converted!r} is not one of "
-                         + ", ".join(repr(c) for c in param.choices))
+                         + ", ".join(repr(c) for c in param.choices), http_status=400)
     return converted
 
 
@@ -69,7 +81,11 @@ def _convert(kind: type, value: Any) -> Any:
             raise TypeError(value)
         return str(value)
     if kind is list:
-        return value if isinstance(value, list) else [v for v in str(value).split(",") if v]
+        # Repeated keys (id=1&id=2, as w.c.s. sends a list) arrive as a list, kept as
+        # given; one value is split on commas (id=1,2). Empty values are dropped.
+        if isinstance(value, list):
+            return [v for v in value if v is not None and v != ""]
+        return [v for v in str(value).split(",") if v]
     if not isinstance(value, kind):
         raise TypeError(value)
     return value

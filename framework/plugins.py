@@ -15,6 +15,9 @@ from framework.registry import ConnectorRegister, ConnectorRegistry
 
 ENTRY_POINT_GROUP = "raccord"
 BLOCK_ENV = "RACCORD_BLOCK_PLUGINS"
+#: Extra plugin modules by dotted name, comma-separated: a connector not packaged yet
+#: (development, tests) served by the real ``raccord`` command and its child processes.
+PLUGINS_ENV = "RACCORD_PLUGINS"
 #: Plugins that ship inside the framework (checks), registered by every manager.
 BUILTIN_PLUGINS: tuple[str, ...] = ("framework.checks.overrides", "framework.checks.access")
 
@@ -42,8 +45,23 @@ def make_plugin_manager(
             _register(pm, plugin, name)
     _register_builtins(pm)
     if entry_points:
+        _load_env_plugins(pm)
         _load_entry_points(pm)
     return pm
+
+
+def _load_env_plugins(pm: pluggy.PluginManager) -> None:
+    import importlib
+
+    for dotted in (n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(",")):
+        if not dotted or pm.is_blocked(dotted) or pm.get_plugin(dotted) is not None:
+            continue
+        try:
+            module = importlib.import_module(dotted)
+        except Exception as exc:
+            raise PluginError(f"plugin {dotted!r} (from {PLUGINS_ENV}) failed to import: "
+                              f"{type(exc).__name__}: {exc} — fix the module or its name in {PLUGINS_ENV}") from exc
+        _register(pm, module, dotted)
 
 
 def _register_builtins(pm: pluggy.PluginManager) -> None:

@@ -33,4 +33,4 @@ def validate_body(spec: EndpointSpec, body: Any) -> None:
     if error is None:
         return
     where = "body" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-    raise BadRequest(f"{where}: {error.message}", data={"field": where})
+    raise BadRequest(f"{where}: {error.message}", data={"field": where}, http_status=400)

@@ -13,6 +13,7 @@ from framework import (
     JobRun,
     Param,
     Setting,
+    Unwrapped,
     UpstreamError,
     endpoint,
     extension,
@@ -21,6 +22,39 @@ from framework import (
 
 TYPES = ("housenumber", "street", "locality", "municipality")
 MAX_LIMIT = 50
+MIN_QUERY = 3  # the BAN refuses (400) a text shorter than this
+# w.c.s. geocoding (geocoding-services-base-url) asks format=json and reads Nominatim's
+# shapes: a bare list for search, one object for reverse.
+FORMATS = ("json", "jsonv2")
+NOMINATIM_PARAMS = [
+    Param("format", str, "json: answer as Nominatim does, for w.c.s.'s geocoding (search: a bare "
+          "list; reverse: one object); absent: the data-source envelope", "json", choices=FORMATS),
+    Param("accept-language", str, "accepted and ignored (the BAN answers in French)", "fr"),
+]
+ID_PARAM_DOC = ("ids of addresses this endpoint returned before (w.c.s. re-reads the chosen item "
+                "by id; repeat id= or separate with commas): answered from the store, without "
+                "calling the BAN")
+UNABLE = {"error": "Unable to geocode"}  # Nominatim's answer when reverse finds nothing
+_TEXT = {"type": ["string", "null"]}
+ADDRESS_SCHEMA = {
+    "type": "object",
+    "description": "Nominatim's address names, read by w.c.s. to fill an address field",
+    "properties": {k: _TEXT for k in ("road", "house_number", "postcode", "city", "citycode", "suburb",
+                                      "country", "country_code")},
+}
+PLACE_SCHEMA = {
+    "type": "object",
+    "required": ["id", "display_name", "lat", "lon", "address"],
+    "properties": {"id": {"type": "string"}, "display_name": {"type": "string"}, "lat": {"type": "number"},
+                   "lon": {"type": "number"}, "address": ADDRESS_SCHEMA},
+}
+SEARCH_UNWRAPPED = {"description": "format=json: a bare list of places, as Nominatim answers (w.c.s. "
+                    "geolocation reads lat, lon, display_name of the first)", "type": "array",
+                    "items": PLACE_SCHEMA}
+REVERSE_UNWRAPPED = {"description": "format=json: one place, as Nominatim answers, or "
+                     '{"error": "Unable to geocode"} when nothing is found in the instance\'s communes',
+                     "oneOf": [PLACE_SCHEMA, {"type": "object", "required": ["error"],
+                                              "properties": {"error": {"type": "string"}}}]}
 # Words of French way names, queried one by one to list a commune's streets: the
 # search API needs a text of at least 3 characters and has no "list everything".
 STREET_WORDS = ["rue", "avenue", "boulevard", "chemin", "route", "place", "allée", "impasse",
@@ -77,27 +111,36 @@ class BaseAdresse(Connector):
         # Public data (the BAN is open data), read-only: w.c.s. data sources call it
         # unsigned from forms; the admin can close it per profile (docs/gateway.md).
         permission="open",
-        description="Addresses matching a text, best first, within the instance's communes.",
+        description="Addresses matching a text, best first, within the instance's communes. "
+                    "With format=json, a bare list as Nominatim answers (w.c.s. geocoding).",
         params=[
-            Param("q", str, "the address as typed (at least 3 characters); required unless id is given",
-                  "1 rue serpenoise metz"),
-            Param("id", str, "the id of an address this endpoint returned before (w.c.s. re-reads the "
-                  "chosen item by id): answered from the store, without calling the BAN", "57463_0420_00001"),
+            Param("q", str, f"the address as typed; under {MIN_QUERY} characters (w.c.s. sends the "
+                  "first keystroke) the answer is an empty list", "1 rue serpenoise metz"),
+            Param("id", list, ID_PARAM_DOC, "57463_0420_00001"),
             Param("limit", int, f"at most this many answers (1 to {MAX_LIMIT}; default: the "
                   "'limit' setting)", 5),
             Param("lat", float, "latitude to favour answers near (with lon)", 49.1193),
             Param("lon", float, "longitude to favour answers near (with lat)", 6.1757),
             Param("type", str, "only answers of this kind", "housenumber", choices=TYPES),
+            *NOMINATIM_PARAMS,
         ],
         datasource=True,
+        unwrapped_schema=SEARCH_UNWRAPPED,
     )
-    def search(self, call: Call) -> list[dict[str, Any]]:
+    def search(self, call: Call) -> list[dict[str, Any]] | Unwrapped:
+        items = self._search(call)
+        if call.params.get("format"):
+            return Unwrapped([i for i in items if i["lat"] is not None and i["lon"] is not None])
+        return items
+
+    def _search(self, call: Call) -> list[dict[str, Any]]:
         if call.params.get("id"):
             return self._remembered(call.params["id"])
         q = (call.params.get("q") or "").strip()
-        if len(q) < 3 or not q[0].isalnum():
-            raise BadRequest(f"parameter 'q': {q!r} is too short for the BAN",
-                             hint="give at least 3 characters, starting with a letter or a digit")
+        if len(q) < MIN_QUERY or not q[0].isalnum():
+            # Not a 400: w.c.s. autocompletes from the first character and would show
+            # "could not load" until the third.
+            return []
         limit = _limit(call.params.get("limit"), self.settings.limit)
         query: dict[str, Any] = {"q": q}
         lat, lon = call.params.get("lat"), call.params.get("lon")
@@ -111,17 +154,27 @@ class BaseAdresse(Connector):
 
     @endpoint(
         permission="open",
-        description="The address nearest to a point, if it lies within the instance's communes.",
+        description="The address nearest to a point, if it lies within the instance's communes. "
+                    "With format=json, one object as Nominatim answers (w.c.s. reverse geocoding).",
         params=[
             Param("lat", float, "latitude (WGS84); required unless id is given", 49.1193),
             Param("lon", float, "longitude (WGS84); required unless id is given", 6.1757),
             Param("type", str, "only answers of this kind", "housenumber", choices=TYPES),
-            Param("id", str, "the id of an address returned before: answered from the store",
-                  "57463_0420_00001"),
+            Param("id", list, ID_PARAM_DOC, "57463_0420_00001"),
+            *NOMINATIM_PARAMS,
+            Param("zoom", int, "accepted and ignored (w.c.s. sends 18: an address)", 18),
+            Param("addressdetails", str, "accepted and ignored: address is always given", "1"),
         ],
         datasource=True,
+        unwrapped_schema=REVERSE_UNWRAPPED,
     )
-    def reverse(self, call: Call) -> list[dict[str, Any]]:
+    def reverse(self, call: Call) -> list[dict[str, Any]] | Unwrapped:
+        items = self._reverse(call)
+        if call.params.get("format"):
+            return Unwrapped(items[0] if items else UNABLE)
+        return items
+
+    def _reverse(self, call: Call) -> list[dict[str, Any]]:
         if call.params.get("id"):
             return self._remembered(call.params["id"])
         lat, lon = call.params.get("lat"), call.params.get("lon")
@@ -140,15 +193,15 @@ class BaseAdresse(Connector):
                     "(never calls the BAN).",
         params=[
             Param("q", str, "words the street's label must contain (accents and case ignored)", "serpenoise"),
-            Param("id", str, "the BAN identifier of one street", "57463_6315"),
+            Param("id", list, "BAN identifiers of streets (repeat id= or separate with commas)",
+                  "57463_6315"),
             Param("limit", int, "at most this many streets", 20),
         ],
         datasource=True,
     )
     def streets(self, call: Call) -> list[dict[str, Any]]:
         if call.params.get("id"):
-            found = self.store.get("streets", call.params["id"])
-            return [found] if found is not None else []
+            return self._remembered(call.params["id"], "streets")
         limit = call.params.get("limit")
         if limit is not None and limit < 0:
             raise BadRequest("parameter 'limit' must not be negative")
@@ -196,9 +249,14 @@ class BaseAdresse(Connector):
         self.store.put(ADDRESSES, ((i["id"], i["text"], i) for i in items if i.get("id")))
         return items
 
-    def _remembered(self, ident: str) -> list[dict[str, Any]]:
-        found = self.store.get(ADDRESSES, ident)
-        return [found] if found is not None else []
+    def _remembered(self, idents: list[str], collection: str = "") -> list[dict[str, Any]]:
+        """The stored items of ``idents``, in the order asked, unknown ones left out."""
+        items = []
+        for ident in dict.fromkeys(idents):
+            found = self.store.get(collection or ADDRESSES, ident)
+            if found is not None:
+                items.append(mapping.with_address(found))
+        return items
 
     def _features(self, path: str, query: dict[str, Any]) -> list[dict[str, Any]]:
         url = f"{self.settings.service_url.rstrip('/')}/{path}/"

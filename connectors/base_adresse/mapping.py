@@ -60,7 +60,7 @@ def in_scope(citycode: str | None, scope: frozenset[str]) -> bool:
 
 
 def to_item(feature: Mapping[str, Any], format_label: Callable[[Mapping[str, Any]], str]) -> dict[str, Any]:
-    """One data-source item ``{id, text, lat, lon, …BAN properties}``."""
+    """One data-source item ``{id, text, display_name, lat, lon, address, …BAN properties}``."""
     props: Mapping[str, Any] = feature.get("properties") or {}
     lon, lat = _coordinates(feature)
     item: dict[str, Any] = {key: props.get(key) for key in PROPERTIES}
@@ -69,6 +69,32 @@ def to_item(feature: Mapping[str, Any], format_label: Callable[[Mapping[str, Any
     item["lat"], item["lon"] = lat, lon
     item["text"] = format_label(props)
     item["id"] = _identifier(props, lat, lon)
+    return with_address(item)
+
+
+def with_address(item: dict[str, Any]) -> dict[str, Any]:
+    """Add Nominatim's ``display_name`` and ``address`` to an item, from its own keys.
+
+    w.c.s. fills an address field from a chosen item: its script takes ``item.address``
+    when it is an object and reads ``road``, ``house_number``, ``postcode``, ``city``
+    (Nominatim's names); its geocoding reads ``lat``, ``lon`` and ``display_name``.
+    Idempotent: items stored before these keys existed get them when read back."""
+    if isinstance(item.get("address"), Mapping) and "display_name" in item:
+        return item
+    kind = item.get("type")
+    # A street's or a lieu-dit's own name is its road; a municipality has none.
+    road = item.get("street") or (item.get("name") if kind in ("street", "locality") else None)
+    item["display_name"] = item.get("text") or item.get("label")
+    item["address"] = {
+        "road": road,
+        "house_number": item.get("housenumber"),
+        "postcode": item.get("postcode"),
+        "city": item.get("city"),
+        "citycode": item.get("citycode"),
+        "suburb": item.get("district"),
+        "country": "France",
+        "country_code": "fr",
+    }
     return item
 
 
@@ -111,7 +137,8 @@ def _identifier(props: Mapping[str, Any], lat: float | None, lon: float | None) 
     # without one, coordinates and label identify the answer well enough to round-trip.
     if props.get("id"):
         return str(props["id"])
-    return f"{lat}~{lon}~{props.get('label') or ''}"
+    # No comma: a list parameter given as one value is split on commas (id=a,b).
+    return f"{lat}~{lon}~{props.get('label') or ''}".replace(",", " ")
 
 
 def errors_in(payload: Any) -> str | None:

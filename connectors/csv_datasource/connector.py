@@ -67,7 +67,8 @@ class CsvDatasource(Connector):
         if limit is not None and limit < 0:
             raise BadRequest("parameter 'limit' must not be negative")
         if id_:
-            rows = [r for r in rows if str(r["id"]) == id_]
+            wanted = set(id_)  # w.c.s. sends a list as repeated keys: id=57463&id=57480
+            rows = [r for r in rows if str(r["id"]) in wanted]
         if q:
             words = fold(q).split()
             rows = [r for r in rows if all(w in folded.get(id(r), "") for w in words)]
@@ -96,7 +97,7 @@ class CsvDatasource(Connector):
         description="Rows of the CSV file as data-source items, filtered by q and id.",
         params=[
             Param("q", str, "words the item's text must contain (accents and case ignored)", "metz"),
-            Param("id", str, "the identifier of one item", "57463"),
+            Param("id", list, "identifiers of the items wanted (repeat id= or separate with commas)", "57463"),
             Param("limit", int, "at most this many items", 20),
         ],
         datasource=True,
@@ -111,7 +112,7 @@ class CsvDatasource(Connector):
         params=[
             Param("name", str, "the named query", "communes_nord", required=True),
             Param("q", str, "words the item's text must contain", "ars"),
-            Param("id", str, "the identifier of one item"),
+            Param("id", list, "identifiers of the items wanted (repeat id= or separate with commas)"),
             Param("limit", int, "at most this many items", 20),
         ],
         datasource=True,

@@ -39,7 +39,7 @@ class Responsible:
         inst = self.instance
         inbox = inbox_binding(territory, inst.name)
         return {"instance": inst.name, "name": inst.title, "kind": inst.kind,
-                "identity": identity(territory, inst), "served_by": self.served_by, "rule": self.rule,
+                "identity": territory.identity(inst.name), "served_by": self.served_by, "rule": self.rule,
                 "commune": commune,
                 "inbox": f"/{inst.name}/{inbox.profile.name}/inbox" if inbox else None}
 

@@ -14,10 +14,12 @@ from framework import (
     BadRequest,
     Call,
     Connector,
+    Forbidden,
     JobRun,
     NotFound,
     Param,
     RaccordError,
+    RequestStore,
     Setting,
     Unavailable,
     UpstreamError,
@@ -172,6 +174,8 @@ class Open311(Connector):
             raise BadRequest("the request has no location",
                              hint="give lat and long, an address_string or an address_id")
         served = self.ctx.served_instance(body.get("on_behalf_of")).name
+        if isinstance(body.get("dispatch"), dict) and body["dispatch"].get("request_id") is not None:
+            body = {**body, "dispatch": self._dispatched(body["dispatch"], served)}
         ref = follow.reference(body, served)
         record = self.store.get(follow.COLLECTION, ref)
         if record is not None and record["state"] in follow.OPEN_STATES:
@@ -286,6 +290,8 @@ class Open311(Connector):
         follow.event(record, "created", service_request_id=record["service_request_id"],
                      token=record["token"], notice=answer.get("service_notice"))
         self._save(record)
+        self._tell_dispatch(record, "received",
+                            f"ticket {record['service_request_id'] or 'token ' + str(record['token'])}")
         self.log.info("request %s created on the server: %s", record["ref"],
                       record["service_request_id"] or f"token {record['token']}")
 
@@ -343,6 +349,37 @@ class Open311(Connector):
         info = self.ctx.queue.get(job_id) if self.ctx.queue is not None else None
         return info is not None and info.status in ("queued", "running")
 
+    # -- the dispatched request ----------------------------------------------------------
+
+    def _dispatched(self, given: Mapping[str, Any], served: str) -> dict[str, Any]:
+        """What dispatch decided for this request, read from its store: it must have
+        been dispatched to the instance this ticket is created for."""
+        try:
+            request_id = int(given["request_id"])
+        except (TypeError, ValueError):
+            raise BadRequest("dispatch.request_id must be a number (route's request_id)") from None
+        request = RequestStore(self.store.db).get(request_id)
+        if request is None:
+            raise NotFound(f"no dispatched request {request_id}", hint="give the request_id route answered")
+        if request.instance != served:
+            raise Forbidden(f"dispatched request {request_id} is handled by {request.instance or 'triage'}, "
+                            f"not {served}", hint="create the ticket with the binding serving that instance")
+        return {"request_id": request_id, "instance": request.instance, "decided_by": request.method,
+                "commune": request.commune, "evidence": dict(request.evidence), "category": request.category,
+                "form_url": request.form_url}
+
+    def _tell_dispatch(self, record: Mapping[str, Any], status: str, note: str) -> None:
+        """Move the dispatched request on in its inbox as the ticket moves (received when
+        created, in progress, done when final). Never fails the ticket's own work."""
+        dispatch = record.get("dispatch") or {}
+        if dispatch.get("request_id") is None:
+            return
+        try:
+            RequestStore(self.store.db).set_status(int(dispatch["request_id"]), str(record["on_behalf_of"]),
+                                                   status, actor=f"open311 {self.ctx.binding_id}", note=note)
+        except Exception as exc:  # the inbox is informative: the ticket is what matters
+            self.log.warning("request %s: dispatch status not updated: %s", record["ref"], type(exc).__name__)
+
     # -- following ----------------------------------------------------------------------
 
     def _fetch(self, ids: list[str], jurisdiction: str) -> dict[str, dict[str, Any]]:
@@ -390,6 +427,8 @@ class Open311(Connector):
             record["final"] = True
         self._notify(record, remote)
         self._save(record)
+        self._tell_dispatch(record, "done" if record["final"] else "in_progress",
+                            f"ticket {record['service_request_id']}: {status}")
         return 1
 
     def _notify(self, record: dict[str, Any], remote: Mapping[str, Any]) -> None:

@@ -27,7 +27,8 @@ OPEN_STATES = ("created", "token")
 
 
 def now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    # Milliseconds: events of one second (dispatched, queued, created) keep their order.
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def reference(body: Mapping[str, Any], served: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from connectors.open311 import follow
+from framework import RequestStore
 
 
 def events(raccord: Any, ref: str) -> list[dict[str, Any]]:
@@ -15,7 +16,7 @@ def events(raccord: Any, ref: str) -> list[dict[str, Any]]:
             continue
         store = raccord.bound(instance, profile).connector.store
         for record in _matching(store, ref):
-            found.extend(_events(record, instance, profile))
+            found.extend(_events(record, instance, profile, raccord.db))
     return found
 
 
@@ -30,13 +31,39 @@ def _matching(store: Any, ref: str) -> Iterator[dict[str, Any]]:
             yield candidate
 
 
-def _events(record: Mapping[str, Any], instance: str, profile: str) -> Iterator[dict[str, Any]]:
+def _events(record: Mapping[str, Any], instance: str, profile: str, db: Any) -> Iterator[dict[str, Any]]:
     where = {"instance": instance, "profile": profile, "ref": record["ref"]}
     dispatch = record.get("dispatch")
-    if dispatch:
+    steps = _dispatch_history(db, dispatch)
+    if steps:
+        yield from ({**where, **step} for step in steps)
+    elif dispatch:
         yield {**where, "at": record.get("created_at"), "event": "dispatched", "detail": _dispatched(dispatch)}
     for entry in record.get("history") or []:
         yield {**where, "at": entry.get("at"), "event": entry["event"], "detail": _detail(record, entry)}
+
+
+def _dispatch_history(db: Any, dispatch: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The dispatched request's own history (route, triage, assignment), with how it
+    was decided: where it went and why."""
+    if not dispatch or dispatch.get("request_id") is None:
+        return []
+    request = RequestStore(db).get(int(dispatch["request_id"]))
+    if request is None:
+        return []
+    steps = []
+    for entry in request.history:
+        if entry.event == "status" and entry.actor and entry.actor.startswith("open311 "):
+            continue  # the ticket's own steps, shown from the ticket's history
+        how = (entry.details or {}).get("method") or request.method
+        detail = f"{entry.status} → {entry.instance or 'triage'}"
+        if how:
+            detail += f" (decided by {how}" + (f", commune {request.commune}" if request.commune else "") + ")"
+        if entry.note:
+            detail += f": {entry.note}"
+        steps.append({"at": entry.at.isoformat(), "event": f"dispatch {entry.event}", "detail": detail,
+                      "request_id": request.id})
+    return steps
 
 
 def _dispatched(dispatch: Mapping[str, Any]) -> str:

@@ -42,6 +42,7 @@ def call(ctx: click.Context, instance: str, profile: str, endpoint: str, params:
     access rules, body schema and parameters are checked as the gateway checks them.
     """
     from framework.cli import open_runtime
+    from framework.connector import Unwrapped
 
     raw = _parse_pairs(params)
     envelope: dict[str, Any]
@@ -57,7 +58,7 @@ def call(ctx: click.Context, instance: str, profile: str, endpoint: str, params:
         except Exception as exc:  # a connector's bug: masked exactly as the gateway logs it
             envelope = _incident(exc, runtime.territory.bindings.get((instance, profile)))
         else:
-            envelope = {"err": 0, "data": data}
+            envelope = {"err": 0, "data": data.data if isinstance(data, Unwrapped) else data}
         finally:
             runtime.close()
     except RaccordError as exc:

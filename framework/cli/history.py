@@ -7,6 +7,7 @@ command knows nothing of any connector.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import click
@@ -21,7 +22,16 @@ def gather(raccord: Any, ref: str) -> list[dict[str, Any]]:
 
     pm = raccord.pm or make_plugin_manager()
     events = [dict(e) for found in pm.hook.raccord_history(raccord=raccord, ref=ref) if found for e in found]
-    return sorted(events, key=lambda e: str(e.get("at") or ""))
+    return sorted(events, key=_when)
+
+
+def _when(event: dict[str, Any]) -> dt.datetime:
+    """An event's date for sorting: plugins write ISO 8601 with any precision."""
+    try:
+        at = dt.datetime.fromisoformat(str(event.get("at")))
+    except ValueError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 
 @click.command()

@@ -278,7 +278,13 @@ def _parse_client(name: str, instance: str, body: dict[str, Any], report: Report
     if not isinstance(perms, list) or not all(isinstance(p, str) for p in perms):
         report.error((*cpath, "permissions"), "expected a list of permission names")
         perms = []
-    return Client(name, instance, apikey, basic, signature, tuple(perms))
+    error_status = body.get("error_status")
+    if error_status is not None and error_status not in S.ERROR_STATUS:
+        report.error((*cpath, "error_status"), f"error_status must be one of "
+                     f"{', '.join(sorted(S.ERROR_STATUS))}, not {error_status!r}",
+                     hint='"passerelle" (HTTP 200 and err 1, as w.c.s. expects) or "http"')
+        error_status = None
+    return Client(name, instance, apikey, basic, signature, tuple(perms), error_status)
 
 
 def _parse_signature(s: dict[str, Any], report: Report, spath: _Path, base_dir: str) -> SignatureAuth | None:

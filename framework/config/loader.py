@@ -162,6 +162,13 @@ def _parse_gateway(table: dict[str, Any], report: Report) -> GatewayConfig:
                 report.error(("gateway", key), f"{key} must be positive, not {table[key]}")
                 continue
             kwargs[key] = table[key]
+    if "error_status" in table:
+        if table["error_status"] in S.ERROR_STATUS:
+            kwargs["error_status"] = table["error_status"]
+        else:
+            report.error(("gateway", "error_status"), f"error_status must be one of "
+                         f"{', '.join(sorted(S.ERROR_STATUS))}, not {table['error_status']!r}",
+                         hint='"passerelle" (HTTP 200 and err 1, as w.c.s. expects) or "http"')
     return GatewayConfig(**kwargs)
 
 

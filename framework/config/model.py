@@ -140,6 +140,7 @@ class Client:
     basic: BasicAuth | None = None
     signature: SignatureAuth | None = None
     permissions: tuple[str, ...] = ()
+    error_status: str | None = None  # "passerelle" | "http"; None: the [gateway] default
 
     @property
     def id(self) -> str:
@@ -260,9 +261,12 @@ class Binding:
 
 @dataclass(frozen=True)
 class GatewayConfig:
-    max_body_bytes: int = 1_048_576
+    # A w.c.s. form posted with post_formdata carries its attachments in base64: a few
+    # scanned documents are tens of MiB.
+    max_body_bytes: int = 64 * 1_048_576
     signature_window_seconds: int = 30
     public_url: str = ""
+    error_status: str = "passerelle"  # connector-level errors: HTTP 200 + err 1 (or "http")
 
 
 @dataclass(frozen=True)
@@ -314,3 +318,4 @@ class Territory:
 
     def line(self, *path: str) -> int | None:
         return self.lines.line(path) if self.lines else None
+

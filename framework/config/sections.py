@@ -8,7 +8,7 @@ TERRITORY = {"name", "triage", "description"}
 COSTS = {"day_rate_eur", "split", "floor_eur", "platform"}
 COST = {"setup_days", "yearly_days"}
 STORAGE = {"url"}
-GATEWAY = {"max_body_bytes", "signature_window_seconds", "public_url"}
+GATEWAY = {"max_body_bytes", "signature_window_seconds", "public_url", "error_status"}
 RUNTIME = {
     "workers",
     "lease_seconds",
@@ -37,7 +37,9 @@ INSTANCE = {
 }
 KINDS = {"metropole", "commune", "multicommunal", "syndicat"}
 IDENTITY = {"logo", "color", "secondary_color", "email", "phone", "url", "address", "signature"}
-CLIENT = {"apikey", "basic", "signature", "permissions", "description"}
+CLIENT = {"apikey", "basic", "signature", "permissions", "description", "error_status"}
+# How connector-level errors are answered: Passerelle's HTTP 200 + err 1, or their HTTP status.
+ERROR_STATUS = {"passerelle", "http"}
 BASIC = {"username", "password"}
 SIGNATURE = {"orig", "secret", "algos", "nonce"}
 SIGNATURE_ALGOS = {"sha1", "sha256", "sha512"}

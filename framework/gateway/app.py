@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request
 
 from framework.access import SIDE_EFFECT_METHODS, Principal, reaches
 from framework.app import Raccord
-from framework.connector import Accepted
+from framework.connector import Accepted, Unwrapped
 from framework.declarations import EndpointSpec
 from framework.errors import (
     BadRequest,
@@ -47,6 +47,8 @@ from framework.gateway.envelope import Answer
 from framework.gateway.journaling import InboundJournal
 from framework.gateway.metrics import CONTENT_TYPE, Metrics
 from framework.journal import mask_text, masked_traceback
+from framework.storage.db import is_database_error
+from framework.storage.unavailable import database_unavailable
 
 log = logging.getLogger("raccord.gateway")
 StartResponse = Callable[..., Any]
@@ -71,18 +73,21 @@ class Gateway:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
-        call = _CallInfo(environ)
+        call = _CallInfo(environ, self.territory.gateway.error_status)
         try:
             answer = self._route(call, environ)
         except RaccordError as exc:
-            answer = envelope.error(exc)
+            answer = envelope.error(exc, call.error_mode)
             if exc.status in (401, 403):
                 from framework import metrics
 
                 metrics.auth_failure(exc.message, exc.status)
         except Exception as exc:
-            answer = envelope.incident()
-            self._log_incident(answer, call, exc)
+            if is_database_error(exc):  # down, locked, hung, read-only or gone: a 503 (framework-level, every mode)
+                answer = envelope.error(database_unavailable(exc, f"{call.method} {mask_text(call.path)}"))
+            else:
+                answer = envelope.incident(call.error_mode)
+                self._log_incident(answer, call, exc)
         elapsed = time.perf_counter() - started
         if call.spec is not None and call.spec.override:
             # Errors too: whoever reads the answer must know an override produced it.
@@ -92,7 +97,9 @@ class Gateway:
             metrics.override_call(call.spec.override)
         if call.endpoint is not None:
             self._account(call, environ, answer, elapsed)
-        headers = [*answer.headers, ("Content-Length", str(len(answer.body)))]
+        # w.c.s. reads this header before the body (and only it for an attachment).
+        error_code = "0" if answer.err_class is None else "1"
+        headers = [*answer.headers, ("X-Error-Code", error_code), ("Content-Length", str(len(answer.body)))]
         start_response(envelope.status_line(answer.status), headers)
         return [answer.body]
 
@@ -175,6 +182,8 @@ class Gateway:
     def _endpoint(self, call: _CallInfo, environ: dict[str, Any], path: str) -> Answer:
         principal = self.auth.authenticate(environ, call.instance)
         call.client = principal.client.id if principal else None
+        if principal is not None and principal.client.error_status:
+            call.error_mode = principal.client.error_status
         _, spec = self.raccord.endpoint(call.instance, call.profile, call.endpoint or "")
         call.spec = spec
         # Access, method, body schema, path and parameters are checked by invoke, the
@@ -182,11 +191,13 @@ class Gateway:
         reader = (lambda: self._body(Request(environ))) if call.method in _BODY_METHODS else None
         data = self.raccord.invoke(
             call.instance, call.profile, spec.name, method=call.method,
-            params=_query_params(environ.get("QUERY_STRING", "")), path=path,
+            params=_query_params(environ.get("QUERY_STRING", ""), _list_params(spec)), path=path,
             caller=principal, read_body=reader)
         if isinstance(data, Accepted):
             url = f"/{call.instance}/{call.profile}/jobs/{data.job_id}"
             answer = envelope.success({"job_id": data.job_id, "status": data.status, "url": url}, 202)
+        elif isinstance(data, Unwrapped):
+            answer = Answer(200, envelope.encode(data.data))
         else:
             answer = envelope.success(data)
         return answer
@@ -195,7 +206,12 @@ class Gateway:
         length = request.content_length
         if length is not None and length > self.max_body:
             raise PayloadTooLarge(f"body of {length} bytes is over the limit of {self.max_body} bytes")
-        raw = request.stream.read(self.max_body + 1)
+        try:
+            raw = request.stream.read(self.max_body + 1)
+        except Exception as exc:
+            if type(exc).__module__.startswith("gunicorn.http"):  # a malformed chunked body
+                raise BadRequest("the request body is malformed (invalid chunked encoding)") from None
+            raise
         if len(raw) > self.max_body:
             raise PayloadTooLarge(f"body is over the limit of {self.max_body} bytes")
         if not raw:
@@ -204,9 +220,9 @@ class Gateway:
             try:
                 body = json.loads(raw)
             except (ValueError, UnicodeDecodeError) as exc:
-                raise BadRequest(f"body is not valid JSON: {exc}") from None
+                raise BadRequest(f"body is not valid JSON: {exc}", http_status=400) from None
             except RecursionError:  # "[[[[…": a kilobyte is enough
-                raise BadRequest("body is not valid JSON: nested too deeply") from None
+                raise BadRequest("body is not valid JSON: nested too deeply", http_status=400) from None
         else:
             body = raw.decode("utf-8", "replace")
         return body
@@ -245,9 +261,9 @@ class Gateway:
 
 
 class _CallInfo:
-    __slots__ = ("client", "endpoint", "instance", "method", "path", "profile", "spec")
+    __slots__ = ("client", "endpoint", "error_mode", "instance", "method", "path", "profile", "spec")
 
-    def __init__(self, environ: dict[str, Any]) -> None:
+    def __init__(self, environ: dict[str, Any], error_mode: str) -> None:
         self.method: str = environ.get("REQUEST_METHOD", "GET").upper()
         # PATH_INFO is latin-1 decoded bytes per PEP 3333; URLs are UTF-8.
         raw = environ.get("PATH_INFO", "/")
@@ -260,15 +276,24 @@ class _CallInfo:
         self.endpoint: str | None = None
         self.client: str | None = None
         self.spec: EndpointSpec | None = None
+        self.error_mode = error_mode  # the [gateway] default until a client is known
 
 
-def _query_params(query: str) -> dict[str, str]:
-    """Query parameters, first value wins (as Werkzeug's ``args.to_dict()``), without
-    building a Request for GET calls."""
-    params: dict[str, str] = {}
+def _list_params(spec: EndpointSpec) -> frozenset[str]:
+    return frozenset(p.name for p in spec.params if p.type is list)
+
+
+def _query_params(query: str, lists: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Query parameters, without building a Request for GET calls: the first value wins
+    (as Werkzeug's ``args.to_dict()``), except for parameters declared as lists, which
+    get every value (w.c.s. sends a list as repeated keys: ``id=1&id=2``)."""
+    params: dict[str, Any] = {}
     if query:
         for key, value in parse_qsl(query, keep_blank_values=True):
-            params.setdefault(key, value)
+            if key in lists:
+                params.setdefault(key, []).append(value)
+            else:
+                params.setdefault(key, value)
     return params
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import text
-
 from framework.access import Access, effective_access
 from framework.app import Raccord
 from framework.config.model import Instance, OverrideDecl
@@ -192,8 +190,7 @@ def _operation(profile: str, spec: EndpointSpec, method: str, access: Access) ->
         "tags": [profile],
         "parameters": [_query_param(p) for p in spec.params],
         "responses": {
-            "200": {"description": "success", "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/Success"}}}},
+            "200": _success(spec),
             **{code: {"$ref": f"#/components/responses/{code}"} for code in _ERRORS},
         },
         "x-raccord-permission": access.permission,
@@ -219,6 +216,15 @@ def _operation(profile: str, spec: EndpointSpec, method: str, access: Access) ->
         op["requestBody"] = {"required": spec.body_schema is not None,
                              "content": {"application/json": content}}
     return op
+
+
+def _success(spec: EndpointSpec) -> dict[str, Any]:
+    envelope = {"$ref": "#/components/schemas/Success"}
+    if spec.unwrapped_schema is None:
+        return {"description": "success", "content": {"application/json": {"schema": envelope}}}
+    # Both shapes: the envelope, or the bare answer the caller asked for (format=json).
+    return {"description": "success: the envelope, or the unwrapped answer (see its description)",
+            "content": {"application/json": {"schema": {"oneOf": [envelope, dict(spec.unwrapped_schema)]}}}}
 
 
 def _query_param(p: Param) -> dict[str, Any]:
@@ -248,13 +254,8 @@ def _path_param(spec: EndpointSpec) -> dict[str, Any]:
 # -- health ----------------------------------------------------------------------------
 
 def readiness(raccord: Raccord) -> tuple[bool, dict[str, Any]]:
-    """Database reachable and configuration loaded."""
-    checks: dict[str, Any] = {"config": f"{len(raccord.territory.instances)} instances"}
-    try:
-        with raccord.db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # any driver error means "not ready"; say which
-        checks["database"] = f"unreachable: {type(exc).__name__}"
-        return False, checks
-    return True, checks
+    """Database reachable, writable and the same file; configuration loaded; the
+    background roles alive (see :mod:`framework.gateway.readiness`)."""
+    from framework.gateway.readiness import readiness as check
+
+    return check(raccord)

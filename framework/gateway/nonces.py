@@ -54,6 +54,7 @@ class NonceStore:
         now = dt.datetime.now(dt.UTC)
         try:
             if self.db.is_sqlite:
+                self.db.check_file()  # a deleted file would forget every nonce: refuse (503)
                 self._write_sqlite(orig, nonce, now)
             else:
                 self._write(lambda conn: conn.execute(insert(nonces),

@@ -83,9 +83,10 @@ class Worker:
         # Jobs claimed under the old name may have run without their outcome recorded:
         # the heartbeat must stop extending their leases, so that they are taken over
         # when the lease expires (at least once) instead of staying "running" forever.
+        from framework.storage.db import database_error_text
+
         old, self.name = self.name, _worker_name()
-        log.error("worker %s lost the database (%s: %s); continuing as %s", old, type(exc).__name__,
-                  exc, self.name)
+        log.error("worker %s lost the database (%s); continuing as %s", old, database_error_text(exc), self.name)
 
     def run_once(self, stop: StopSignal | None = None) -> int:
         """Claim one batch and run it; return how many jobs ran."""

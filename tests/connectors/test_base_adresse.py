@@ -73,6 +73,11 @@ profiles = ["adresse"]
 name = "Courpière"
 insee = ["63125"]
 profiles = ["adresse"]
+
+[instances.metz]
+name = "Metz"
+insee = ["57463"]
+profiles = ["adresse"]
 """
 
 
@@ -168,7 +173,15 @@ def test_limit_is_applied_after_scoping(raccord: Raccord, ban_api: Any) -> None:
     assert len(call(raccord, "partout/adresse/search", q="paris", limit="2")) == 2
 
 
-@pytest.mark.parametrize("params", [{"q": "ru"}, {"q": "  -rue"}, {"q": "rue", "limit": "0"},
+@pytest.mark.parametrize("q", ["", "3", "ru", "  -rue"])
+def test_a_query_too_short_for_the_ban_is_an_empty_list_without_calling(raccord: Raccord, ban_api: Any,
+                                                                        q: str) -> None:
+    # w.c.s. autocompletes from the first keystroke: a 400 would show "could not load".
+    assert call(raccord, "paris/adresse/search", q=q) == []
+    assert len(ban_api.calls) == 0
+
+
+@pytest.mark.parametrize("params", [{"q": "rue", "limit": "0"},
                                     {"q": "rue", "limit": "51"}, {"q": "rue", "lat": "48.8"}])
 def test_bad_search_parameters_are_refused_before_calling(raccord: Raccord, ban_api: Any,
                                                           params: dict[str, str]) -> None:
@@ -385,9 +398,11 @@ def test_items_served_can_be_read_back_by_id_without_calling_the_ban(tmp_path: P
         r.close()
 
 
-def test_search_needs_q_or_id(raccord: Raccord) -> None:
-    with pytest.raises(BadRequest, match="too short"):
-        call(raccord, "partout/adresse/search")
+def test_search_without_q_or_id_is_empty_and_reverse_needs_a_point(raccord: Raccord) -> None:
+    assert call(raccord, "partout/adresse/search") == []
+    assert call(raccord, "partout/adresse/search", q="", id="") == []  # w.c.s.'s empty templates
+    with pytest.raises(BadRequest, match="'lat' and 'lon' are required"):
+        call(raccord, "partout/adresse/reverse", lat="", lon="")
     with pytest.raises(BadRequest, match="'lat' and 'lon' are required"):
         call(raccord, "partout/adresse/reverse", lat="48.8")
 
@@ -403,3 +418,79 @@ def test_check_reports_out_of_range_limits_and_bad_citycodes_with_lines(tmp_path
     assert sum(":27: instances.paris10.settings.adresse.citycodes:" in m and "is not an INSEE commune code" in m
                for m in messages) == 2, messages
     assert len(messages) == 3, messages  # the profile's limit once, not once per instance
+
+
+# -- what w.c.s. reads: Nominatim shapes and address objects ----------------------------
+
+METZ = ban("metz_rue_serpenoise_search.json")
+METZ_REVERSE = ban("metz_reverse.json")
+NO_POSTCODE = ban("rue_yves_toudic_without_postcode.json")
+
+
+def test_items_carry_an_address_object_for_wcs_address_fields(raccord: Raccord, ban_api: Any) -> None:
+    ban_api.get(SEARCH, json=METZ)
+    items = call(raccord, "metz/adresse/search", q="1 rue serpenoise metz")
+    assert [i["id"] for i in items] == ["57463_6315_00001", "57463_6315_00011"]  # Montigny's is out
+    assert items[0]["address"] == {"road": "Rue Serpenoise", "house_number": "1", "postcode": "57000",
+                                   "city": "Metz", "citycode": "57463", "suburb": None,
+                                   "country": "France", "country_code": "fr"}
+    assert items[0]["display_name"] == items[0]["text"] == "1 Rue Serpenoise 57000 Metz"
+
+
+def test_a_street_or_municipality_has_the_road_it_has(raccord: Raccord, ban_api: Any) -> None:
+    ban_api.get(SEARCH, json=PARIS_NEW)
+    items = {i["type"]: i for i in reversed(call(raccord, "partout/adresse/search", q="paris"))}  # firsts
+    assert items["street"]["address"]["road"] == "Paris Foret" and items["street"]["address"]["house_number"] is None
+    assert items["municipality"]["address"]["road"] is None
+    assert items["municipality"]["address"]["city"] == "Paris"
+
+
+def test_an_answer_without_postcode_has_a_null_postcode(raccord: Raccord, ban_api: Any) -> None:
+    ban_api.get(SEARCH, json=NO_POSTCODE)
+    [item] = call(raccord, "paris/adresse/search", q="13 rue yves toudic")
+    assert item["address"]["postcode"] is None and item["postcode"] is None
+    assert (item["address"]["road"], item["address"]["citycode"]) == ("Rue Yves Toudic", "75110")
+
+
+def test_format_json_is_nominatims_bare_list_and_single_object(raccord: Raccord, ban_api: Any) -> None:
+    from framework import Unwrapped
+
+    ban_api.get(SEARCH, json=METZ)
+    found = call(raccord, "metz/adresse/search", q="1 rue serpenoise metz", format="json")
+    assert isinstance(found, Unwrapped) and [p["id"] for p in found.data] == ["57463_6315_00001", "57463_6315_00011"]
+    ban_api.get(REVERSE, json=METZ_REVERSE)
+    place = call(raccord, "metz/adresse/reverse", lat="49.117355", lon="6.175826", format="json", zoom="18",
+                 addressdetails="1", **{"accept-language": "fr"})
+    assert isinstance(place, Unwrapped) and place.data["address"]["house_number"] == "1"
+    ban_api.get(REVERSE, json=REVERSE_94)  # Chevilly-Larue: not Metz
+    nothing = call(raccord, "metz/adresse/reverse", lat="48.77", lon="2.36", format="json")
+    assert isinstance(nothing, Unwrapped) and nothing.data == {"error": "Unable to geocode"}
+    assert call(raccord, "metz/adresse/search", q="ru", format="json") == Unwrapped([])
+
+
+def test_several_ids_read_back_in_the_order_asked(raccord: Raccord, ban_api: Any) -> None:
+    ban_api.get(SEARCH, json=METZ)
+    served = call(raccord, "metz/adresse/search", q="1 rue serpenoise metz")
+    both = call(raccord, "metz/adresse/search", id=[served[1]["id"], "nowhere", served[0]["id"]])
+    assert both == [served[1], served[0]]
+
+
+def test_items_stored_before_the_address_object_get_it_when_read_back(raccord: Raccord, ban_api: Any) -> None:
+    ban_api.get(SEARCH, json=METZ)
+    served = call(raccord, "metz/adresse/search", q="1 rue serpenoise metz")[0]
+    old = {k: v for k, v in served.items() if k not in ("address", "display_name")}
+    raccord.bound("metz", "adresse").connector.store.put("addresses", [(old["id"], old["text"], old)])
+    assert call(raccord, "metz/adresse/search", id=old["id"]) == [served]
+
+
+def test_openapi_shows_both_answers_of_search_and_reverse(raccord: Raccord) -> None:
+    from framework.gateway.metadata import openapi
+
+    paths = openapi(raccord, "metz")["paths"]
+    for name, kind in (("search", "array"), ("reverse", None)):
+        op = paths[f"/adresse/{name}"]["get"]
+        envelope, bare = op["responses"]["200"]["content"]["application/json"]["schema"]["oneOf"]
+        assert envelope == {"$ref": "#/components/schemas/Success"} and "format=json" in bare["description"]
+        assert bare.get("type") == kind
+        assert any(p["name"] == "format" and p["schema"]["enum"] == ["json", "jsonv2"] for p in op["parameters"])
+        assert next(p for p in op["parameters"] if p["name"] == "id")["schema"]["type"] == "array"

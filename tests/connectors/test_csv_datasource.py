@@ -78,6 +78,9 @@ def test_q_is_accent_and_case_insensitive_and_needs_every_word(raccord: Raccord)
 def test_id_and_limit_filters(raccord: Raccord) -> None:
     assert [i["text"] for i in call(raccord, "metropole/referentiel/data", id="57751")] == ["Woippy"]
     assert call(raccord, "metropole/referentiel/data", id="99999") == []
+    # The data-source contract: a list as repeated keys (what the gateway hands over) or commas.
+    assert ids(call(raccord, "metropole/referentiel/data", id=["57480", "57463", "99999"])) == ["57463", "57480"]
+    assert ids(call(raccord, "metropole/referentiel/data", id="57463,57480")) == ["57463", "57480"]
     assert ids(call(raccord, "metropole/referentiel/data", limit="2")) == ["57463", "57480"]
     with pytest.raises(BadRequest, match="limit"):
         call(raccord, "metropole/referentiel/data", limit="-1")

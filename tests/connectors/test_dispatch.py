@@ -59,6 +59,9 @@ def test_a_hosted_commune_is_served_by_the_multicommunal_instance(metro: Raccord
     assert answer["responsible"]["inbox"] == "/amanvillers/demandes/inbox"
     # No identity of its own: the hosting chain's (communes → metropole) shows.
     assert answer["responsible"]["identity"]["logo"] == "https://www.metzmetropole.fr/logo.svg"
+    assert metro.territory.identity("amanvillers") == metro.territory.identity("metropole")
+    assert metro.territory.identity("metz")["color"] == "#7a1f3d"  # its own wins over nothing inherited
+    assert metro.territory.identity("nowhere") == {}
 
 
 def test_a_metropolitan_competence_goes_to_the_metropolis_with_the_polygon_as_evidence(metro: Raccord) -> None:

@@ -25,11 +25,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from framework import Accepted
+from framework import Accepted, Forbidden
 from framework.app import Raccord
 from framework.cli import cli
 from framework.runtime.queue import enqueue, find_job, list_jobs
 from framework.testing import call
+from tests.conftest import ROOT
 from tests.connectors.open311.open311_server import Open311Server
 from tests.connectors.open311.support import API_KEY, API_KEY_ENV
 from tests.connectors.smtp_server import PASSWORD, USER, SmtpInbox
@@ -68,6 +69,17 @@ breaker_threshold = 1000
 notify_profile = "courriel"
 notify_on = {{ "*" = ["closed"] }}
 
+[profiles.aiguillage]
+connector = "dispatch"
+
+[profiles.aiguillage.settings]
+boundaries = "{ROOT / 'data' / 'metz_metropole_communes.geojson'}"
+geocoder = ""
+competences = {{ voirie = "commune" }}
+
+[profiles.demandes]
+connector = "dispatch_inbox"
+
 [profiles.courriel]
 connector = "email"
 
@@ -78,11 +90,12 @@ deadline = 20.0
 name = "Metz Métropole"
 kind = "metropole"
 identity = {{ logo = "https://metropole.example/logo.svg", color = "#00558c" }}
+profiles = ["aiguillage", "demandes"]
 
 [instances.metz]
 name = "Ville de Metz"
 insee = ["57463"]
-profiles = ["signalements", "courriel"]
+profiles = ["signalements", "courriel", "demandes"]
 identity = {{ logo = "https://metz.example/logo.svg", color = "#7a1f3d", secondary_color = "#f2c300", \
 email = "mairie@metz.example" }}
 
@@ -113,6 +126,7 @@ sender = "noreply@communes.example"
 name = "Woippy"
 insee = ["57751"]
 hosted_by = "communes"
+profiles = ["demandes"]
 identity = {{ logo = "https://woippy.example/logo.svg", color = "#1f7a5c", email = "mairie@woippy.example" }}
 """
 
@@ -194,10 +208,14 @@ def test_a_report_reaches_the_commune_once_is_followed_and_the_citizen_hears_bac
         world: dict[str, Any]) -> None:
     metz, communes, inbox = world["metz"], world["communes"], world["inbox"]
     raccord, workers = world["raccord"], world["workers"]
+    # 0. The report is dispatched: a point in Metz → Metz (its own instance serves it).
+    routed = call(raccord, "metropole/aiguillage/route", method="POST", body={
+        "category": "voirie", "form_ref": "signalement-42", "summary": "Nid-de-poule rue Serpenoise",
+        "form_url": "https://demarches.metzmetropole.fr/signalement/42/", "point": {"lon": 6.1744, "lat": 49.1166}})
+    assert routed["responsible"]["instance"] == "metz" and routed["responsible"]["served_by"] == "metz"
     report = {"service_code": "voirie", "external_id": "demarches-42", "description": "Nid-de-poule rue Serpenoise",
               "lat": 49.1166, "long": 6.1744, "email": CITIZEN, "attributes": {"danger": "oui"},
-              "dispatch": {"request_id": 7, "decided_by": "point", "responsible": {"instance": "metz"},
-                           "commune": {"insee": "57463", "name": "Metz"}}}
+              "dispatch": {"request_id": routed["request_id"]}}
 
     # 1. Metz's server is down: the report is queued (202), and a retry is the same job.
     metz.down = True
@@ -246,8 +264,15 @@ def test_a_report_reaches_the_commune_once_is_followed_and_the_citizen_hears_bac
     # 4. The same report for Woippy (hosted): the multi-communal binding, Woippy's name,
     #    across an SMTP outage.
     inbox.stop()
-    hosted = call(raccord, "communes/signalements/create", method="POST",
-                  body={**report, "external_id": "demarches-43", "on_behalf_of": "woippy"})
+    woippy_point = {"lon": 6.1512, "lat": 49.1516}
+    routed_w = call(raccord, "metropole/aiguillage/route", method="POST", body={
+        "category": "voirie", "form_ref": "signalement-43", "summary": "Lampadaire éteint", "point": woippy_point})
+    responsible = routed_w["responsible"]
+    assert responsible["instance"] == "woippy" and responsible["served_by"] == "communes"
+    hosted = call(raccord, f"{responsible['served_by']}/signalements/create", method="POST",
+                  body={**report, "external_id": "demarches-43", "on_behalf_of": responsible["instance"],
+                        "lat": woippy_point["lat"], "long": woippy_point["lon"],
+                        "dispatch": {"request_id": routed_w["request_id"]}})
     assert hosted["on_behalf_of"] == "woippy" and communes.posts[0]["jurisdiction_id"] == "57751"
     communes.set_status(hosted["service_request_id"], "closed", "Lampadaire remplacé")
     poll(raccord, "communes")
@@ -276,10 +301,18 @@ def test_a_report_reaches_the_commune_once_is_followed_and_the_citizen_hears_bac
 
     events = [(e["event"], e.get("detail", "")) for e in json.loads(result.output)["events"]]
     kinds = [k for k, _ in events]
-    assert kinds[0] == "dispatched" and "to metz (decided by point)" in events[0][1]
+    assert kinds[0].startswith("dispatch ") and "→ metz (decided by point, commune 57463)" in events[0][1]
     assert kinds.index("queued") < kinds.index("recovered") < kinds.index("created")
     assert [d for k, d in events if k == "status"] == ["open", "closed: Rebouché le 2 décembre"]
     assert "notification" in kinds and kinds[-1] == "e-mail sent"
+    # …and the dispatched requests moved on in the inboxes as their tickets did.
+    from framework import RequestStore
+
+    assert RequestStore(raccord.db).get(routed["request_id"]).status == "done"  # type: ignore[union-attr]
+    assert RequestStore(raccord.db).get(routed_w["request_id"]).status == "done"  # type: ignore[union-attr]
+    with pytest.raises(Forbidden, match="handled by metz, not woippy"):
+        call(raccord, "communes/signalements/create", method="POST",
+             body={**report, "external_id": "x", "on_behalf_of": "woippy"})
 
 
 def _all_done(raccord: Raccord) -> bool:

@@ -201,5 +201,19 @@ def test_gateway_limits_must_be_positive(tmp_path: Path, registry: ConnectorRegi
     territory, report = load(write(tmp_path, text), registry)
     [error] = report.errors
     assert "must be positive" in error.message and error.line == 6
-    assert territory is not None and territory.gateway.max_body_bytes == 1_048_576
+    assert territory is not None and territory.gateway.max_body_bytes == 64 * 1_048_576
     assert territory.gateway.signature_window_seconds == 30
+
+
+def test_error_status_defaults_to_passerelle_and_is_checked(tmp_path: Path, registry: ConnectorRegistry) -> None:
+    territory, report = load(write(tmp_path, GOOD), registry)
+    assert territory is not None and territory.gateway.error_status == "passerelle"
+    text = GOOD.replace("[profiles.tickets]\n", '[gateway]\nerror_status = "http"\n\n[profiles.tickets]\n', 1)
+    text += ('\n[instances.metz.clients.portail]\napikey = { env = "K" }\nerror_status = "passerelle"\n'
+             '\n[instances.metz.clients.other]\napikey = { env = "K2" }\nerror_status = "500"\n')
+    territory, report = load(write(tmp_path, text), registry)
+    [error] = report.errors
+    assert "error_status must be one of http, passerelle, not '500'" in error.message
+    assert territory is not None and territory.gateway.error_status == "http"
+    assert territory.instances["metz"].clients["portail"].error_status == "passerelle"
+    assert territory.instances["metz"].clients["other"].error_status is None

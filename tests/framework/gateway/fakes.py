@@ -6,6 +6,7 @@ plugin module handed to ``make_plugin_manager(plugins=[...])``).
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -72,6 +73,15 @@ class Echo(Connector):
             raise RuntimeError("a bug with a secret-looking detail s3cr3t")
         response = self.http.request("GET", f"{self.settings.url}/{mode}")
         return decode_json(response)
+
+    @endpoint(methods=["POST"], description="Receive a w.c.s. form (post_data or post_formdata) and "
+              "say what came.", permission="can_access")
+    def form(self, call: Call) -> Any:
+        body = call.body if isinstance(call.body, dict) else {}
+        files = [f for f in (body.get("fields") or {}).values()
+                 if isinstance(f, dict) and "content" in f]
+        return {"body": body if not files else None, "keys": sorted(body),
+                "attachments": {f["filename"]: len(base64.b64decode(f["content"])) for f in files}}
 
     @endpoint(permission="open", description="Queue some work.")
     def later(self, call: Call) -> Any:
@@ -163,6 +173,11 @@ nonce = "optional"
 
 [instances.alpha.clients.ghost]
 apikey = { env = "GW_UNSET_NEVER_DEFINED" }
+
+[instances.alpha.clients.strict]
+description = "wants HTTP statuses for connector-level errors"
+apikey = { env = "GW_ALPHA_STRICT" }
+error_status = "http"
 """)
     return "\n".join(lines)
 
@@ -170,4 +185,4 @@ apikey = { env = "GW_UNSET_NEVER_DEFINED" }
 SECRETS = {
     f"GW_{inst}_{kind}": f"{inst.lower()}-{kind.lower()}-secret-value"
     for inst in ("ALPHA", "BETA", "GAMMA") for kind in ("WCS", "KEY", "PASS")
-} | {"GW_ALPHA_LEGACY": "legacy-secret"}
+} | {"GW_ALPHA_LEGACY": "legacy-secret", "GW_ALPHA_STRICT": "alpha-strict-key-value"}

@@ -34,6 +34,10 @@ def live_slow(upstream: str, hostile: HostileServer, tmp_path_factory: pytest.Te
         # alpha's business server dribbles its answers (a byte every 0.2 s, under the 0.3 s read timeout)
         f'[instances.alpha.settings.echo]\nurl = "{hostile.url}/dribble/0.2"\ntotal_timeout = {TOTAL_TIMEOUT}')
     assert "/dribble" in text
+    # The statuses (fast 503, 504) are what this test checks: HTTP error statuses, not
+    # Passerelle's 200 + err 1 (the default, tested in test_wcs_replay.py).
+    text = text.replace("[gateway]\n", '[gateway]\nerror_status = "http"\n', 1)
+    assert 'error_status = "http"' in text
     config.write_text(text, encoding="utf-8")
     server = Live(config, f"sqlite:///{config.parent / 'live.sqlite3'}")
     yield server

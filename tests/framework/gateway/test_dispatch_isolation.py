@@ -80,6 +80,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Live, di
         yield live, routed
     finally:
         live.stop()
+        live.log.unlink(missing_ok=True)  # written beside instances.toml, i.e. in the checkout
 
 
 def test_the_example_has_clients_and_inboxes_to_isolate() -> None:

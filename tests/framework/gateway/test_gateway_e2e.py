@@ -23,6 +23,7 @@ def credentials(client: str) -> dict[str, object]:
 
 
 CLIENTS = [f"{i}.{c}" for i in INSTANCES for c in ("wcs", "portal")]
+STRICT = {"headers": {"X-API-Key": SECRETS["GW_ALPHA_STRICT"]}}  # alpha.strict: error_status = "http"
 
 
 @pytest.mark.parametrize("target", INSTANCES)
@@ -115,11 +116,18 @@ def test_client_whose_secret_is_unset_cannot_authenticate(live: Live) -> None:
     ("POST", "/alpha/", {}, 405, "raccord.method_not_allowed", "accepts GET"),
     ("POST", "/alpha/echo/items", {"json": {"name": "x" * 2000, "qty": 1}}, 413,
      "raccord.payload_too_large", "over the limit of 1024 bytes"),
-    ("GET", "/alpha/echo/upstream?mode=error", {}, 502, "raccord.upstream_error", "answered HTTP 500"),
-    ("GET", "/alpha/echo/upstream?mode=html", {}, 502, "raccord.upstream_error", "instead of JSON"),
-    ("GET", "/alpha/echo/upstream?mode=down", {}, 503, "raccord.unavailable", "maintenance"),
-    ("GET", "/alpha/echo/upstream?mode=slow", {}, 504, "raccord.upstream_timeout", "did not answer"),
-    ("GET", "/alpha/echo/upstream?mode=boom", {}, 500, "raccord.incident", "incident"),
+    # Connector-level errors: HTTP 200 + err 1 by default (Passerelle's semantics, see
+    # test_wcs_replay.py); a client with error_status = "http" gets the class's status.
+    ("GET", "/alpha/echo/upstream?mode=error", {}, 200, "raccord.upstream_error", "answered HTTP 500"),
+    ("GET", "/alpha/echo/upstream?mode=html", {}, 200, "raccord.upstream_error", "instead of JSON"),
+    ("GET", "/alpha/echo/upstream?mode=down", {}, 200, "raccord.unavailable", "maintenance"),
+    ("GET", "/alpha/echo/upstream?mode=slow", {}, 200, "raccord.upstream_timeout", "did not answer"),
+    ("GET", "/alpha/echo/upstream?mode=boom", {}, 200, "raccord.incident", "incident"),
+    ("GET", "/alpha/echo/upstream?mode=error", STRICT, 502, "raccord.upstream_error", "answered HTTP 500"),
+    ("GET", "/alpha/echo/upstream?mode=html", STRICT, 502, "raccord.upstream_error", "instead of JSON"),
+    ("GET", "/alpha/echo/upstream?mode=down", STRICT, 503, "raccord.unavailable", "maintenance"),
+    ("GET", "/alpha/echo/upstream?mode=slow", STRICT, 504, "raccord.upstream_timeout", "did not answer"),
+    ("GET", "/alpha/echo/upstream?mode=boom", STRICT, 500, "raccord.incident", "incident"),
 ])
 def test_error_envelopes(live: Live, method: str, path: str, kwargs: dict[str, object], status: int,
                          err_class: str, desc: str) -> None:
@@ -132,7 +140,8 @@ def test_error_envelopes(live: Live, method: str, path: str, kwargs: dict[str, o
     assert "Traceback" not in resp.text and "s3cr3t" not in resp.text
     if status == 405:
         assert resp.headers["Allow"]
-    if status == 500:
+    assert resp.headers["X-Error-Code"] == "1"  # what w.c.s. reads first
+    if body["err_class"] == "raccord.incident":
         incident = body["data"]["incident"]
         assert incident in live.log.read_text()  # logged server-side with the traceback
 
@@ -145,7 +154,7 @@ def test_accepted_is_202_with_job_url(live: Live) -> None:
 
 def test_metadata_health_and_metrics(live: Live) -> None:
     index = live.get("/alpha/").json()["data"]
-    assert index["profiles"]["echo"]["endpoints"] == ["doc", "echo", "items", "later", "private", "upstream"]
+    assert index["profiles"]["echo"]["endpoints"] == ["doc", "echo", "form", "items", "later", "private", "upstream"]
     doc = live.get("/alpha/echo/").json()["data"]["endpoints"]["private"]
     assert doc["permission"] == "can_access" and doc["url"] == "/alpha/echo/private"
     assert live.get("/healthz").json() == {"err": 0, "data": {"status": "ok"}}

@@ -165,7 +165,7 @@ def test_journal_row_for_each_endpoint_call(client: Client, gateway: Any) -> Non
     with gateway.raccord.db.engine.connect() as conn:
         rows = [r._mapping for r in conn.execute(journal.select().order_by(journal.c.id))]
     assert [(r["endpoint"], r["client"], r["status"], r["err_class"]) for r in rows] == [
-        ("echo", "alpha.portal", 200, None), ("upstream", None, 500, "raccord.incident")]
+        ("echo", "alpha.portal", 200, None), ("upstream", None, 200, "raccord.incident")]
     assert rows[1]["incident"] and rows[0]["method"] == "GET" and rows[0]["url"] == "/alpha/echo/echo?q=a"
 
 

@@ -56,7 +56,7 @@ def test_incident_traceback_masks_secrets(tmp_path: Path, monkeypatch: pytest.Mo
             resp = Client(gw).get("/metz/c/boom")
     finally:
         gw.close()
-    assert resp.status_code == 500
+    assert resp.status_code == 200 and resp.get_json()["err_class"] == "raccord.incident"  # Passerelle mode
     incident = resp.get_json()["data"]["incident"]
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert incident in logged and "RuntimeError" in logged and "Traceback" in logged

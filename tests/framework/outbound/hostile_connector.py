@@ -70,6 +70,11 @@ def territory(hostile_url: str, wsdl: Path) -> str:
 [territory]
 name = "Hostile"
 
+[gateway]
+# The HTTP statuses of each error class are what this suite checks; the default
+# (Passerelle's 200 + err 1 for w.c.s.) is tested in tests/framework/gateway/test_wcs_replay.py.
+error_status = "http"
+
 [profiles.probe]
 connector = "hostile_probe"
 settings = {{ read_timeout = 0.5, total_timeout = 1.5, max_answer_bytes = 1048576, retry_backoff = 0.01 }}
