@@ -19,7 +19,7 @@ BLOCK_ENV = "RACCORD_BLOCK_PLUGINS"
 #: (development, tests) served by the real ``raccord`` command and its child processes.
 PLUGINS_ENV = "RACCORD_PLUGINS"
 #: Plugins that ship inside the framework (checks), registered by every manager.
-BUILTIN_PLUGINS: tuple[str, ...] = ("framework.checks.overrides", "framework.checks.secrets")
+BUILTIN_PLUGINS: tuple[str, ...] = ("framework.checks.overrides", "framework.checks.secrets", "framework.checks.access")
 
 
 def make_plugin_manager(

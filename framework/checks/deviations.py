@@ -26,7 +26,8 @@ def _binding(binding: Binding) -> list[str]:
     own = [e for e in binding.settings.values() if e.source.layer == "instance"]
     decl = binding.override
     head = f"{binding.profile.name} ({binding.connector.id})"
-    if not own and decl is None:
+    access = _access(binding)
+    if not own and decl is None and not access:
         return [f"{head}: follows the common project"]
     lines = [head + ":"]
     if decl is not None:
@@ -42,8 +43,30 @@ def _binding(binding: Binding) -> list[str]:
         lines.append(f"  - {_diff(eff)}  [shared setting: override]")
     for eff in free:
         lines.append(f"  - {_diff(eff)}  [per-instance setting: expected]")
+    lines.extend(access)
     if decl is not None and decl.plugin is not None:
         lines.extend(_code(binding))
+    return lines
+
+
+def _access(binding: Binding) -> list[str]:
+    """The instance's access rules: common access → the instance's, loosening or not."""
+    from framework.access import common_access, effective_access
+    from framework.checks.access import binding_endpoints
+
+    rules = binding.instance.access.get(binding.profile.name, {})
+    if not rules:
+        return []
+    endpoints = binding_endpoints(binding)
+    loosened = binding.override.access if binding.override is not None else ()
+    lines = []
+    for name in rules:
+        spec = endpoints.get(name)
+        if spec is None:
+            continue
+        kind = "loosens: override" if name in loosened else "tightens: free"
+        lines.append(f"  - access {name}: {common_access(binding, spec).describe()} → "
+                     f"{effective_access(binding, spec).describe()}  [{kind}]")
     return lines
 
 

@@ -53,8 +53,9 @@ def check_override(binding: Binding, report: Report, on: dt.date) -> None:
                                f"{len(decl.members)} instances: {', '.join(decl.members)}")
         else:
             return
-    if decl.plugin is None and not decl.settings:
-        report.warning(opath, f"dead override {decl.id}: it declares neither code nor shared settings",
+    if decl.plugin is None and not decl.settings and not decl.access:
+        report.warning(opath, f"dead override {decl.id}: it declares neither code, shared settings "
+                       "nor a loosened access",
                        hint="remove the declaration, or add plugin = \"contrib.…\" or the settings it covers")
     if decl.plugin is not None:
         _check_plugin(binding, report, opath)

@@ -40,6 +40,7 @@ def check(ctx: click.Context, quiet: bool, fmt: str) -> None:
             "findings": [finding_entry(f) for f in report.sorted() if f.level == "error" or not quiet],
             "overrides": [override_entry(b.override) for b in _ledger(territory) if b.override is not None]
             if territory is not None else [],
+            "open_to_anyone": _open_entries(territory),
             "counts": _counts(territory)})
         if errors:
             sys.exit(1)
@@ -49,6 +50,7 @@ def check(ctx: click.Context, quiet: bool, fmt: str) -> None:
             click.echo(f"{finding.level}: {finding}")
     if territory is not None and not quiet:
         _print_overrides(territory)
+        _print_open(territory)
     if errors:
         click.echo(f"{ctx.obj['config']}: {errors} error(s), {warnings} warning(s)")
         sys.exit(1)
@@ -67,7 +69,7 @@ def override_entry(decl: OverrideDecl) -> dict[str, Any]:
     return {"id": decl.ledger_id, "instance": None if decl.club else decl.instance, "profile": decl.profile,
             "reason": decl.reason,
             "owner": decl.owner, "review_by": decl.review_by.isoformat() if decl.review_by else None,
-            "plugin": decl.plugin, "settings": list(decl.settings),
+            "plugin": decl.plugin, "settings": list(decl.settings), "access": list(decl.access),
             "club": decl.club, "members": list(decl.members) or [decl.instance]}
 
 
@@ -98,6 +100,8 @@ def _print_overrides(territory: Territory) -> None:
             parts.append(f"code {decl.plugin}")
         if decl.settings:
             parts.append(f"settings {', '.join(decl.settings)}")
+        if decl.access:
+            parts.append(f"loosens access to {', '.join(decl.access)}")
         review = f", review by {decl.review_by}" if decl.review_by else ""
         owner = f", owner {decl.owner}" if decl.owner else ""
         members = f" [club of {len(decl.members)}: {', '.join(decl.members)}]" if decl.club else ""
@@ -117,6 +121,27 @@ def _ledger(territory: Territory) -> list[Binding]:
             seen.add(decl.ledger_id)
             result.append(binding)
     return result
+
+
+def _open_entries(territory: Territory | None) -> list[dict[str, Any]]:
+    from framework.checks.access import grouped, open_to_anyone
+
+    if territory is None:
+        return []
+    return [{"instances": insts, "endpoints": eps} for insts, eps in grouped(open_to_anyone(territory))]
+
+
+def _print_open(territory: Territory) -> None:
+    """Every endpoint anyone may call, per instance; instances with the same list together."""
+    import textwrap
+
+    click.echo("open to anyone (no credentials needed):")
+    for entry in _open_entries(territory):
+        insts, eps = entry["instances"], entry["endpoints"]
+        click.echo(f"  {', '.join(eps) or 'nothing'}")
+        names = f"on {len(insts)} instance(s): {', '.join(insts)}"
+        click.echo(textwrap.fill(names, width=100, initial_indent="    ", subsequent_indent="      ",
+                                 break_on_hyphens=False))
 
 
 @click.command("list")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from framework.access import Access, effective_access
 from framework.app import Raccord
 from framework.config.model import Instance, OverrideDecl
 from framework.declarations import EndpointSpec, Param
@@ -26,18 +27,36 @@ def endpoints_of(raccord: Raccord, instance: str, profile: str) -> Mapping[str, 
         return raccord.binding(instance, profile).connector.endpoints
 
 
+def access_of(raccord: Raccord, instance: str, profile: str) -> dict[str, Access]:
+    """Endpoint → its effective access on the binding (what the call path enforces)."""
+    binding = raccord.binding(instance, profile)
+    return {name: effective_access(binding, spec)
+            for name, spec in sorted(endpoints_of(raccord, instance, profile).items())}
+
+
+def access_doc(access: Access) -> dict[str, Any]:
+    return {"permission": access.permission, "open": access.open,
+            "clients": sorted(access.clients) if access.clients is not None else None,
+            "open_reason": access.open_reason if access.open else None, "set_by": access.source}
+
+
 def instance_index(raccord: Raccord, name: str) -> dict[str, Any]:
     inst = _instance(raccord, name)
     profiles = {}
+    open_to_anyone = []
     for profile in inst.profiles:
         binding = raccord.binding(name, profile)
+        access = access_of(raccord, name, profile)
+        open_to_anyone += [f"{profile}/{e}" for e, a in access.items() if a.open]
         profiles[profile] = {
             "connector": binding.connector.id,
             "description": binding.profile.description or binding.connector.title,
             "url": f"/{name}/{profile}/",
-            "endpoints": sorted(endpoints_of(raccord, name, profile)),
+            "endpoints": sorted(access),
+            "access": {e: access_doc(a) for e, a in access.items()},
         }
     return {
+        "open_to_anyone": open_to_anyone,
         "instance": name,
         "title": inst.title,
         "kind": inst.kind,
@@ -56,12 +75,14 @@ def override_info(decl: OverrideDecl) -> dict[str, Any]:
         "review_by": decl.review_by.isoformat() if decl.review_by else None,
         "plugin": decl.plugin,
         "settings": list(decl.settings),
+        "access": list(decl.access),
     }
 
 
 def profile_doc(raccord: Raccord, instance: str, profile: str) -> dict[str, Any]:
     binding = raccord.binding(instance, profile)
-    docs = {name: endpoint_doc(instance, profile, spec)
+    access = access_of(raccord, instance, profile)
+    docs = {name: endpoint_doc(instance, profile, spec, access[name])
             for name, spec in sorted(endpoints_of(raccord, instance, profile).items())}
     return {
         "instance": instance,
@@ -74,7 +95,7 @@ def profile_doc(raccord: Raccord, instance: str, profile: str) -> dict[str, Any]
     }
 
 
-def endpoint_doc(instance: str, profile: str, spec: EndpointSpec) -> dict[str, Any]:
+def endpoint_doc(instance: str, profile: str, spec: EndpointSpec, access: Access) -> dict[str, Any]:
     base = f"/{instance}/{profile}/{spec.name}"
     example = spec.example_query()
     query = "&".join(f"{k}={v}" for k, v in example.items())
@@ -82,7 +103,8 @@ def endpoint_doc(instance: str, profile: str, spec: EndpointSpec) -> dict[str, A
         "url": base,
         "methods": list(spec.methods),
         "description": spec.description,
-        "permission": spec.permission,
+        "permission": access.permission,
+        "access": access_doc(access),
         "pattern": spec.pattern,
         "datasource": spec.datasource,
         "override": spec.override,
@@ -124,9 +146,12 @@ def openapi(raccord: Raccord, name: str) -> dict[str, Any]:
     inst = _instance(raccord, name)
     public = raccord.territory.gateway.public_url.rstrip("/")
     paths: dict[str, Any] = {}
+    open_to_anyone = []
     for profile in inst.profiles:
+        access = access_of(raccord, name, profile)
+        open_to_anyone += [f"{profile}/{e}" for e, a in access.items() if a.open]
         for spec in endpoints_of(raccord, name, profile).values():
-            ops = {m.lower(): _operation(profile, spec, m) for m in spec.methods}
+            ops = {m.lower(): _operation(profile, spec, m, access[spec.name]) for m in spec.methods}
             paths[f"/{profile}/{spec.name}"] = ops
             if spec.pattern is not None:
                 paths[f"/{profile}/{spec.name}/{{path}}"] = {
@@ -136,7 +161,10 @@ def openapi(raccord: Raccord, name: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": f"raccord — {inst.title}", "version": "1",
-                 "description": f"Endpoints of instance {name!r} of {raccord.territory.name}."},
+                 "description": f"Endpoints of instance {name!r} of {raccord.territory.name}. "
+                                f"Open to anyone: {', '.join(open_to_anyone) or 'none'}; every other "
+                                "endpoint needs a client of this instance (or one it grants)."},
+        "x-raccord-open-to-anyone": open_to_anyone,
         "servers": [{"url": f"{public}/{name}"}],
         "paths": paths,
         "components": {
@@ -154,7 +182,7 @@ def openapi(raccord: Raccord, name: str) -> dict[str, Any]:
     }
 
 
-def _operation(profile: str, spec: EndpointSpec, method: str) -> dict[str, Any]:
+def _operation(profile: str, spec: EndpointSpec, method: str, access: Access) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": f"{profile}.{spec.name}.{method.lower()}",
         "summary": spec.description.splitlines()[0] if spec.description else spec.name,
@@ -165,10 +193,19 @@ def _operation(profile: str, spec: EndpointSpec, method: str) -> dict[str, Any]:
             "200": _success(spec),
             **{code: {"$ref": f"#/components/responses/{code}"} for code in _ERRORS},
         },
-        "x-raccord-permission": spec.permission,
+        "x-raccord-permission": access.permission,
+        "x-raccord-open": access.open,
     }
-    if spec.permission != "open":
-        op["security"] = [{"publikSignature": []}, {"apiKey": []}, {"basic": []}]
+    schemes: list[dict[str, list[str]]] = [{"publikSignature": []}, {"apiKey": []}, {"basic": []}]
+    if access.open:
+        # Anyone; credentials are optional (and must be valid when given).
+        op["security"] = [{}, *schemes]
+        if access.open_reason:
+            op["x-raccord-open-reason"] = access.open_reason
+    else:
+        op["security"] = schemes
+    if access.clients is not None:
+        op["x-raccord-clients"] = sorted(access.clients)
     if spec.override:
         op["x-raccord-override"] = spec.override
     if method in ("POST", "PUT", "PATCH"):

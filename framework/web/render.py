@@ -25,7 +25,8 @@ def environment() -> jinja2.Environment:
 
 
 def render(template: str, lang: str = "fr", **context: Any) -> str:
-    return environment().get_template(template).render(lang=lang, t=translator(lang), **context)
+    text: str = environment().get_template(template).render(lang=lang, t=translator(lang), **context)
+    return text
 
 
 def markup(svg: str) -> Any:

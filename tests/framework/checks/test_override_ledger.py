@@ -136,7 +136,7 @@ def test_declaration_without_code_or_settings_is_dead(tmp_path: Path) -> None:
     text = HEAD + "\n[instances.testville.overrides.paiement]\nreason = \"forgotten\"\n"
     [(line, message)] = findings(check(text, tmp_path), "warning")
     assert line == line_of(text, "[instances.testville.overrides.paiement]")
-    assert "neither code nor shared settings" in message
+    assert "neither code, shared settings nor a loosened access" in message
 
 
 def test_valid_override_code_passes_and_is_measured(tmp_path: Path, contrib_dir: Path) -> None:

@@ -34,10 +34,12 @@ def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 class Live(LiveGateway):
     """The test kit's live gateway with the gateway tests' connector and secrets."""
 
-    def __init__(self, config: Path, db_url: str, workers: int = 2, preamble: str = "") -> None:
+    def __init__(self, config: Path, db_url: str, workers: int = 2, preamble: str = "",
+                 env: dict[str, str] | None = None, log_dir: Path | None = None) -> None:
         self.db_url = db_url
         super().__init__(config, db_url, workers=workers, threads=4, plugins=["tests.framework.gateway.fakes"],
-                         env={**fakes.SECRETS, "PYTHONPATH": str(ROOT)}, preamble=preamble, cwd=ROOT)
+                         env={**fakes.SECRETS, **(env or {}), "PYTHONPATH": str(ROOT)}, preamble=preamble,
+                         cwd=ROOT, log_dir=log_dir)
 
 
 @pytest.fixture(scope="session")

@@ -127,7 +127,7 @@ plugin = "contrib.gw_test_override"
         overrides = body(c.get("/alpha/"))["data"]["overrides"]
         assert overrides == [{"id": "alpha/echo", "reason": "alpha's business server answers differently",
                               "owner": "dsi@alpha.fr", "review_by": "2027-06-30",
-                              "plugin": "contrib.gw_test_override", "settings": []}]
+                              "plugin": "contrib.gw_test_override", "settings": [], "access": []}]
         assert body(c.get("/beta/"))["data"]["overrides"] == []
         gw.journal.flush()
         with gw.raccord.db.engine.connect() as conn:
