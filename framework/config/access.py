@@ -117,11 +117,16 @@ def _parse_rule(body: dict[str, Any], report: Report, epath: _Path) -> AccessRul
 
 def check_access(instances: Mapping[str, Instance], profiles: Mapping[str, Profile],
                  bindings: Mapping[tuple[str, str], Binding], registry: ConnectorRegistry,
-                 report: Report) -> dict[tuple[str, str], Binding]:
-    """Every access finding; returns the bindings with their overrides' ``access`` filled."""
+                 report: Report, *, complete: bool = True) -> dict[tuple[str, str], Binding]:
+    """Every access finding; returns the bindings with their overrides' ``access`` filled.
+
+    ``complete`` is false when a profile could not be read (a misspelt connector): the
+    permissions its endpoints declare are unknown, so a client's permission is not called
+    unknown for that — the broken profile is the one error, the root cause."""
     clients = [c for inst in instances.values() for c in inst.clients.values()]
     _check_client_names(instances, profiles, {c.id for c in clients}, report)
-    _check_permissions(instances, profiles, clients, registry, report)
+    if complete:
+        _check_permissions(instances, profiles, clients, registry, report)
     _check_profiles_open(profiles, registry, report)
     result = dict(bindings)
     for key, binding in bindings.items():

@@ -72,7 +72,8 @@ def _parse_instance(name: str, body: dict[str, Any], report: Report, registry: C
         clients=_parse_clients(body.get("clients", {}), report, path, name, base_dir),
         overrides=overrides,
         grants=_parse_grants(body.get("grants", []), report, path),
-        access=parse_instance_access(body.get("access", {}), report, path, used, profiles, registry, overrides),
+        access=parse_instance_access(_drop(body.get("access", {}), broken), report, path, used, profiles,
+                                     registry, overrides),
     )
 
 

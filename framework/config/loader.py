@@ -87,7 +87,7 @@ def parse(raw: dict[str, Any], file: str, report: Report, registry: ConnectorReg
         report.error(("instances",), "no instance is defined",
                      hint="add at least one [instances.<name>] table")
     bindings = check_access(instances, profiles, build_bindings(instances, profiles, registry, report, file),
-                            registry, report)
+                            registry, report, complete=not broken)
     return Territory(
         name=territory["name"],
         file=file,

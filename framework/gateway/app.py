@@ -120,6 +120,7 @@ class Gateway:
         if not parts:
             raise NotFound("no route here: try /<instance>/ (GET /healthz for liveness)")
         if parts[0] == status_page.PREFIX:  # not an instance name: those never start with "_"
+            call.error_mode = "http"  # a page for people: Passerelle's 200-on-error is for w.c.s.
             return status_page.handle(self, call.method, parts, environ)
         instance = parts[0]
         if instance not in self.territory.instances:

@@ -31,7 +31,7 @@ class ServeTest(Connector):
     def hello(self, call: Call) -> Any:
         return {"instance": self.ctx.binding.instance.name}
 
-    @job(schedule="daily")
+    @job(schedule="daily", description="Deliver one queued push to the business server.")
     def deliver(self, run: JobRun) -> dict[str, Any]:
         response = self.http.request("POST", f"{self.settings.server}/deliver",
                                      json={"key": run.payload["key"]}, headers={"Idempotency-Key": run.payload["key"]})
@@ -39,7 +39,7 @@ class ServeTest(Connector):
             raise UpstreamError(f"the server answered {response.status_code}")
         return {"status": response.status_code}
 
-    @job(schedule="every 2s")
+    @job(schedule="every 2s", description="Record that the scheduler fired.")
     def tick(self, run: JobRun) -> None:
         self.http.request("POST", f"{self.settings.server}/deliver", json={"key": f"tick-{run.job_id}"})
 
