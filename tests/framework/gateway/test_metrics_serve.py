@@ -59,7 +59,9 @@ def served(ban: tuple[FakeBan, str], tmp_path_factory: pytest.TempPathFactory) -
     # Periodic jobs (health checks, street syncs) are spread over a day: during the test
     # the scheduler runs, yet the three bindings the test counts have no slot.
     text += ("\n[runtime]\nworkers = 1\npoll_seconds = 0.2\nbackoff_seconds = 3600\n"
-             "health_check_interval = 86400\n")
+             "health_check_interval = 86400\n"
+             # HTTP statuses, not Passerelle's 200 + err 1: the test counts status classes.
+             '\n[gateway]\nerror_status = "http"\n')
     config = folder / "instances.toml"
     config.write_text(text, encoding="utf-8")
     (folder / "data").symlink_to(ROOT / "data")  # the example's files, relative to instances.toml
@@ -121,7 +123,8 @@ def test_metrics_of_a_running_serve_add_up_every_process(served: tuple[str, str]
     before = scrape(url)
     # Never empty: build info and database gauges from start-up.
     assert total(before, "raccord_build_info") >= 1
-    assert value(before, "raccord_bindings", status="unknown") == 105  # every binding of the example
+    bindings = sum(len(i.profiles) for i in _example_instances())
+    assert value(before, "raccord_bindings", status="unknown") == bindings  # every binding of the example
     assert value(before, "raccord_state_up") == 1
     assert total(before, "raccord_outbound_requests_total") == 0
 
@@ -177,3 +180,11 @@ def test_metrics_of_a_running_serve_add_up_every_process(served: tuple[str, str]
     assert value(after, "raccord_dead_letters", instance="metz", profile="adresse") == 1
     text = requests.get(f"{url}/metrics", timeout=10).text
     assert WCS_SECRET not in text and "not-a-key" not in text
+
+
+def _example_instances() -> list[Any]:
+    from framework.app import check_config
+
+    territory, _, _ = check_config(str(ROOT / "instances.toml"))
+    assert territory is not None
+    return list(territory.instances.values())
