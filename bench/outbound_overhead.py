@@ -1,5 +1,10 @@
 """What the outbound policy costs per call, against bare requests, on 127.0.0.1.
 
+Also the lean request path (framework/outbound/session.py) against requests' own
+``Session.request`` under the same OutboundHTTP, interleaved round by round ("before /
+after"), with a stub transport and against the local server, and what requests 2.34's
+runtime-checkable Protocol checks cost.
+
 Runs: a keep-alive JSON server in a thread; N sequential GETs per variant, 3 rounds,
 median of the rounds' p50/p99. Also the cost of building a binding's client and of one
 journal row (synchronous insert vs the batched writer). Writes
@@ -149,11 +154,69 @@ def stub_variants(db: Database, n: int) -> list[tuple[str, float]]:
     return rows
 
 
+def _before_after_clients(stub: bool) -> tuple[OutboundHTTP, OutboundHTTP]:
+    from framework.outbound.redirects import GuardedSession
+
+    policy = OutboundPolicy(retries=2)
+    after = OutboundHTTP("metz/t", policy=policy)
+    before = OutboundHTTP("metz/t", policy=policy)
+    session = after.session  # built the usual way, then the same settings on requests' own path
+    old = GuardedSession()
+    old.trust_env, old.proxies, old.verify = False, session.proxies, session.verify
+    old.headers["User-Agent"] = session.headers["User-Agent"]
+    for prefix, adapter in session.adapters.items():
+        old.mount(prefix, adapter)
+    before._session = old
+    if stub:
+        for c in (before, after):
+            c.session.mount("http://", StubAdapter())
+    return before, after
+
+
+PARAMS = {"q": "rue de la paix", "limit": "10"}
+
+
+def before_after(url: str, n: int, rounds: int = 5) -> list[tuple[str, float, float]]:
+    """Interleaved rounds: requests' Session.request (before) and the lean path (after)."""
+    rows: dict[str, list[tuple[float, float]]] = {}
+    for label, stub, target, count in (("stub transport", True, "http://stub.invalid/api?apikey=k", n * 5),
+                                       ("local server", False, url, n)):
+        before, after = _before_after_clients(stub)
+        for _ in range(rounds):
+            for name, client in (("before: requests' Session.request", before),
+                                 ("after: lean BindingSession", after)):
+                p50, p99 = measure(lambda c=client, t=target: c.request("GET", t, params=PARAMS),  # type: ignore[misc]
+                                   count, rounds=1)
+                rows.setdefault(f"{label}, {name}", []).append((p50, p99))
+        before.close()
+        after.close()
+    return [(name, statistics.median(p for p, _ in vals), statistics.median(q for _, q in vals))
+            for name, vals in rows.items()]
+
+
+def protocol_costs() -> list[tuple[str, float]]:
+    from collections.abc import Mapping
+
+    from requests._types import SupportsItems
+    from requests.utils import to_key_val_list
+
+    headers = {"X-API-Key": "k"}
+    return [("isinstance(dict, collections.abc.Mapping)", per_op(lambda: isinstance(headers, Mapping), 100000)),
+            ("isinstance(dict, requests._types.SupportsItems) (runtime-checkable Protocol)",
+             per_op(lambda: isinstance(headers, SupportsItems), 100000)),
+            ("requests.utils.to_key_val_list(dict) (7 calls per requests.Session.request)",
+             per_op(lambda: to_key_val_list(headers), 100000))]
+
+
 def build_cost(db: Database) -> float:
     from framework.outbound.runtime import OutboundRuntime
 
     class FakeBinding:
         id = "metz/t"
+
+        @staticmethod
+        def secret_values() -> tuple[str, ...]:
+            return ()
 
         class instance:
             name = "metz"
@@ -197,6 +260,8 @@ def main() -> None:
         calls = call_variants(url, db, args.calls)
         build = build_cost(db)
         stubs = stub_variants(db, 20000)
+        lean = before_after(url, args.calls)
+        protocols = protocol_costs()
         writes = journal_costs(db, "SQLite")
         db.dispose()
     if args.pg:
@@ -217,6 +282,18 @@ def main() -> None:
               f"| build one binding's client (policy, breaker, lazy session) | {build:.1f} |"]
     lines += [f"| {name} | {cost:.1f} |" for name, cost in stubs]
     lines += [f"| {name} | {cost:.1f} |" for name, cost in writes]
+    lines += ["", "## Lean request path: before / after, side by side", "",
+              "The same OutboundHTTP (deadline, cap, redirect rules, retry policy) over requests' own "
+              "`Session.request` (before) and over `BindingSession` (after), GET with two query "
+              "parameters; 5 interleaved rounds (before, after, before, …), median of the rounds.", "",
+              "| variant | p50 µs | p99 µs |", "|---|---|---|"]
+    lines += [f"| {name} | {p50:.1f} | {p99:.1f} |" for name, p50, p99 in lean]
+    for label in ("stub transport", "local server"):
+        b = next(p for name, p, _ in lean if name.startswith(label) and "before" in name)
+        a = next(p for name, p, _ in lean if name.startswith(label) and "after" in name)
+        lines.append(f"| {label}: after / before (p50) | {a / b:.2f}× | |")
+    lines += ["", "| requests 2.34 check | µs |", "|---|---|"]
+    lines += [f"| {name} | {cost:.2f} |" for name, cost in protocols]
     text = "\n".join(lines) + "\n"
     print(text)
     out = ROOT / "docs" / "benchmarks" / "outbound_overhead.md"

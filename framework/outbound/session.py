@@ -1,0 +1,90 @@
+"""The ``requests.Session`` of one binding, with a lean request path.
+
+Connectors see plain requests (``self.http.session`` is a ``requests.Session``, and
+``responses`` mocks it as usual), but ``Session.request`` does per-call work a binding
+never needs: it merges the environment (proxy variables, netrc, CA bundle variables)
+and every session setting into every request, and requests 2.34's merges go through
+runtime-checkable ``Protocol`` isinstance checks that cost more than the rest of the
+preparation (bench/outbound_overhead.py). A binding's environment is resolved once,
+when its session is built (``trust_env`` off; proxies and CA bundle from its settings),
+so here a request is prepared from the call's own arguments and the session's fixed
+headers, and sent with the session's settings as they are.
+
+Whatever this path does not handle (session-level params, auth or hooks, per-call
+cookies or hooks, ``trust_env`` turned back on) goes through requests' own
+``Session.request``, unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from requests.cookies import RequestsCookieJar, merge_cookies
+from requests.structures import CaseInsensitiveDict
+
+from framework.outbound.redirects import GuardedSession
+
+
+class BindingSession(GuardedSession):
+    def __init__(self) -> None:
+        super().__init__()
+        # Proxies and CA bundles come from the binding's settings, never the environment.
+        self.trust_env = False
+
+    def request(self, method: str | bytes, url: str | bytes, params: Any = None, data: Any = None,
+                headers: Any = None, cookies: Any = None, files: Any = None, auth: Any = None,
+                timeout: Any = None, allow_redirects: bool = True, proxies: Any = None, hooks: Any = None,
+                stream: bool | None = None, verify: Any = None, cert: Any = None,
+                json: Any = None) -> requests.Response:
+        if self.trust_env or cookies or hooks or self.params or self.auth is not None or any(self.hooks.values()):
+            return super().request(method, url, params=params, data=data, headers=headers, cookies=cookies,
+                                   files=files, auth=auth, timeout=timeout, allow_redirects=allow_redirects,
+                                   proxies=proxies, hooks=hooks, stream=stream, verify=verify, cert=cert, json=json)
+        prepared = requests.PreparedRequest()
+        prepared.prepare_method(method)
+        prepared.prepare_url(url, _encode_params(params))
+        prepared.prepare_headers(self._headers(headers))
+        if len(self.cookies):  # cookies the server set earlier in this session
+            prepared.prepare_cookies(merge_cookies(RequestsCookieJar(), self.cookies))  # type: ignore[no-untyped-call]
+        else:
+            prepared._cookies = RequestsCookieJar()  # type: ignore[attr-defined]
+        prepared.prepare_body(data, files, json)
+        prepared.prepare_auth(auth, url)  # includes user:password from the URL
+        return self.send(prepared, timeout=timeout, allow_redirects=allow_redirects,
+                         proxies=self._proxies(proxies),
+                         stream=self.stream if stream is None else stream,
+                         verify=self.verify if verify is None else verify,
+                         cert=self.cert if cert is None else cert)
+
+    def _headers(self, headers: Any) -> CaseInsensitiveDict[Any]:
+        merged: CaseInsensitiveDict[Any] = CaseInsensitiveDict(self.headers)
+        if headers:
+            merged.update(headers)
+            for name in [k for k, v in merged.items() if v is None]:  # None removes a header
+                del merged[name]
+        return merged
+
+    def _proxies(self, proxies: Any) -> dict[str, str]:
+        if not proxies:
+            return dict(self.proxies)
+        merged = {**self.proxies, **proxies}
+        return {k: v for k, v in merged.items() if v is not None}
+
+
+def _encode_params(params: Any) -> Any:
+    """Query parameters encoded as requests would (a mapping of values or lists of
+    values, None left out), without its Protocol checks; anything else as given."""
+    if not isinstance(params, Mapping):
+        return params
+    pairs: list[tuple[Any, Any]] = []
+    for key, values in params.items():
+        if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+            values = [values]
+        for value in values:
+            if value is not None:
+                pairs.append((key.encode("utf-8") if isinstance(key, str) else key,
+                              value.encode("utf-8") if isinstance(value, str) else value))
+    return urlencode(pairs, doseq=True)
