@@ -15,9 +15,10 @@ Servers, all on 127.0.0.1, each in its own process group:
 
 Every round measures every path, in an order rotated from round to round (load from
 other work on the machine then hits every path alike): sequential keep-alive latency
-with raw http.client (warm-up, then ``--calls`` calls; signed URLs pre-generated, each
-with its own nonce), then throughput with ``wrk -t2 -c20`` (signed URLs pre-generated,
-unique nonces, cycled by a Lua script). *Added* latency is a path's percentile minus
+with raw http.client (warm-up, then ``--calls`` calls per path, the paths taking turns
+by blocks of 50 calls; signed URLs pre-generated, each with its own nonce), then
+throughput with ``wrk -t2 -c20`` (signed URLs pre-generated, unique nonces, cycled by a
+Lua script). *Added* latency is a path's percentile minus
 the upstream's own (called directly) in the same round. The report gives medians of
 the per-round ratios against the targets of issue #14, and the absolute figures.
 """
@@ -207,25 +208,53 @@ class Target:
         return [f"{self.path}?{sign(f'orig={ORIG}')}" for _ in range(n)]
 
 
-def sequential(target: Target, warmup: int, calls: int) -> list[float]:
-    """Latencies in µs of ``calls`` sequential keep-alive GETs after ``warmup`` others."""
-    paths = target.paths(warmup + calls)  # signed: generated just before use (±30 s window)
-    conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
-    times = []
-    try:
-        for i, path in enumerate(paths):
+BLOCK = 50  # calls to one path before moving to the next (latency phase)
+
+
+def sequential(order: Sequence[Target], warmup: int, calls: int) -> dict[str, list[float]]:
+    """Latencies in µs of ``calls`` sequential keep-alive GETs per path, after ``warmup``.
+
+    One connection per path; the paths take turns by blocks of BLOCK calls, so that a
+    burst of load from other work on the machine hits every path alike. Signed URLs are
+    generated per block, just before use (the ±30 s window), outside the timed calls."""
+    conns = {t.key: http.client.HTTPConnection("127.0.0.1", t.port, timeout=30) for t in order}
+    times: dict[str, list[float]] = {t.key: [] for t in order}
+
+    def call(t: Target, n: int, keep: bool) -> None:
+        conn = conns[t.key]
+        for path in t.paths(n):
             t0 = time.perf_counter()
             conn.request("GET", path)
             resp = conn.getresponse()
             data = resp.read()
             elapsed = time.perf_counter() - t0
             if resp.status != 200:
-                raise SystemExit(f"{target.label}: GET {path[:60]}… answered {resp.status}: {data[:300]!r}")
-            if i >= warmup:
-                times.append(elapsed * 1e6)
+                raise SystemExit(f"{t.label}: GET {path[:60]}… answered {resp.status}: {data[:300]!r}")
+            if keep:
+                times[t.key].append(elapsed * 1e6)
+
+    try:
+        for t in order:
+            call(t, warmup, keep=False)
+        for start in range(0, calls, BLOCK):
+            for t in order:
+                call(t, min(BLOCK, calls - start), keep=True)
     finally:
-        conn.close()
-    return sorted(times)
+        for conn in conns.values():
+            conn.close()
+    return {k: sorted(v) for k, v in times.items()}
+
+
+def check_refusals(target: Target) -> None:
+    """A signed path must refuse a tampered URL and a replayed one, or it is not measuring a check."""
+    url = target.paths(1)[0]
+    tampered = url.replace("&algo=", "&x=1&algo=", 1)  # one more parameter under the signature
+    if (status := get(target.port, tampered)[0]) not in (401, 403):
+        raise SystemExit(f"{target.label} answered {status} to a tampered signed URL")
+    if (status := get(target.port, url)[0]) != 200:
+        raise SystemExit(f"{target.label} answered {status} to a correctly signed URL")
+    if (status := get(target.port, url)[0]) not in (401, 403):
+        raise SystemExit(f"{target.label} answered {status} to a replayed signed URL")
 
 
 def pct(sorted_values: Sequence[float], q: float) -> float:
@@ -297,9 +326,9 @@ def measure(targets: list[Target], args: argparse.Namespace, tmp: Path) -> Resul
     for r in range(args.rounds):
         order = targets[r % len(targets):] + targets[:r % len(targets)]
         row: dict[str, Sample] = {}
+        lat = sequential(order, args.warmup, args.calls)
         for t in order:
-            lat = sequential(t, args.warmup, args.calls)
-            row[t.key] = Sample(pct(lat, 0.50), pct(lat, 0.99))
+            row[t.key] = Sample(pct(lat[t.key], 0.50), pct(lat[t.key], 0.99))
         for t in order:
             row[t.key].rps, row[t.key].bad = wrk(t, args.seconds, tmp)
         results.rounds.append(row)
@@ -360,8 +389,9 @@ def report(results: Results, targets: list[Target], args: argparse.Namespace, lo
         f"`bench/gateway.py --rounds {args.rounds}` on {dt.date.today()}, {os.cpu_count()} cores shared with "
         f"other work (load average {load[0]:.1f} before the run, {load[1]:.1f} after; absolute figures are "
         "pessimistic, the ratios are what count). Every path is measured in every round, in an order rotated "
-        f"from round to round: {args.warmup} warm-up then {args.calls} sequential keep-alive calls with raw "
-        f"http.client, then `wrk -t2 -c20 -d{args.seconds:g}s`. Signed calls carry pre-generated URLs, "
+        f"from round to round: {args.warmup} warm-up then {args.calls} sequential keep-alive calls per path "
+        f"with raw http.client (the paths taking turns by blocks of {BLOCK} calls), then "
+        f"`wrk -t2 -c20 -d{args.seconds:g}s`. Signed calls carry pre-generated URLs, "
         "each with its own nonce (latency and wrk alike). *Added* = the path's percentile minus the "
         "upstream's own, called directly, in the same round. Ratios are medians of the per-round ratios "
         "(min–max over the rounds in brackets).",
@@ -463,6 +493,9 @@ def main() -> None:
             stack.enter_context(server("raccord", [raccord_bin, "--config", str(cfg), "serve", "--role", "gateway",
                                                    "--port", str(ports["raccord"]), "--workers", "2", "--threads", "4"],
                                        env, tmp / "raccord.log", ports["raccord"], ok(targets[5])))
+            for t in targets:
+                if t.signed:
+                    check_refusals(t)
             results = measure(targets, args, tmp)
     finally:
         if os.environ.get("BENCH_KEEP_TMP"):
