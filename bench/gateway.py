@@ -33,6 +33,7 @@ import hmac
 import http.client
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -88,7 +89,7 @@ def get(port: int, path: str) -> tuple[int, bytes]:
 
 @contextmanager
 def server(name: str, cmd: Sequence[str], env: dict[str, str], log: Path, port: int,
-           ready: Callable[[], bool], timeout: float = 60) -> Iterator[None]:
+           ready: Callable[[], bool], timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``cmd`` in its own process group until the block ends; wait until ``ready()``."""
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -106,7 +107,7 @@ def server(name: str, cmd: Sequence[str], env: dict[str, str], log: Path, port: 
                 if time.monotonic() > deadline:
                     raise SystemExit(f"{name} did not answer on port {port} within {timeout:.0f} s")
                 time.sleep(0.1)
-            yield
+            yield proc
         finally:
             stop_group(proc)
 
@@ -443,6 +444,43 @@ def write(text: str, out: Path) -> None:
     out.write_text(text + "\n## Notes" + notes, encoding="utf-8")
 
 
+FRAME = re.compile(r"(.+) \((.+):\d+\)$")  # py-spy raw frames: "function (path/file.py:line)"
+
+
+def profile(target: Target, master: int, seconds: float, tmp: Path) -> None:
+    """py-spy (``pip install py-spy`` into the venv; not a project dependency) on the
+    gateway's workers while wrk loads ``target``: the share of samples in which each
+    function is on the stack (inclusive) and on top of it (self)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not os.path.exists(spy):
+        raise SystemExit("py-spy is needed for --profile: .venv/bin/pip install py-spy")
+    raw = tmp / "profile.txt"
+    rec = subprocess.Popen([spy, "record", "--pid", str(master), "--subprocesses", "--gil", "--format", "raw",
+                            "--rate", "250", "--duration", str(int(seconds)), "--output", str(raw)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    rps, bad = wrk(target, seconds, tmp)
+    rec.wait(60)
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [f"{m[1]} ({Path(m[2]).name})" for f in stack.split(";") if (m := FRAME.match(f))]
+        n = int(count)
+        total += n
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+        if frames:
+            own[frames[-1]] = own.get(frames[-1], 0) + n
+    print(f"{target.label}: {rps:,.0f} req/s under py-spy ({bad} non-2xx); {total} samples of threads holding "
+          "the GIL")
+    for title, table, top in (("inclusive", inclusive, 40), ("self", own, 25)):
+        print(f"\n{title}:")
+        for frame, n in sorted(table.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"  {100 * n / max(1, total):5.1f} %  {frame}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0], formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--rounds", type=int, default=12, help="interleaved rounds (default 12)")
@@ -452,6 +490,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="2 rounds of 300 calls, wrk 2 s; prints, writes nothing "
                     "unless --out is given")
     ap.add_argument("--out", type=Path, default=None, help=f"report file (default {DOC.relative_to(ROOT)})")
+    ap.add_argument("--profile", choices=("open", "signed"), help="no benchmark: py-spy records raccord's "
+                    "workers under wrk on this path for --seconds, and prints where the time goes")
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.calls, args.warmup, args.seconds = min(args.rounds, 2), 300, 50, 2
@@ -490,12 +530,16 @@ def main() -> None:
             stack.enter_context(server("(d)", gunicorn("signed_proxy:app", ports["d"]), env, tmp / "d.log",
                                        ports["d"], ok(targets[3])))
             cfg = raccord_config(tmp, upstream)
-            stack.enter_context(server("raccord", [raccord_bin, "--config", str(cfg), "serve", "--role", "gateway",
-                                                   "--port", str(ports["raccord"]), "--workers", "2", "--threads", "4"],
-                                       env, tmp / "raccord.log", ports["raccord"], ok(targets[5])))
+            serve = [raccord_bin, "--config", str(cfg), "serve", "--role", "gateway",
+                     "--port", str(ports["raccord"]), "--workers", "2", "--threads", "4"]
+            gateway = stack.enter_context(server("raccord", serve, env, tmp / "raccord.log", ports["raccord"],
+                                                 ok(targets[5])))
             for t in targets:
                 if t.signed:
                     check_refusals(t)
+            if args.profile:
+                profile(next(t for t in targets if t.key == args.profile), gateway.pid, args.seconds, tmp)
+                return
             results = measure(targets, args, tmp)
     finally:
         if os.environ.get("BENCH_KEEP_TMP"):
