@@ -14,7 +14,12 @@ from framework import BadRequest, Call, Connector, NotFound, Param, Setting, Una
 class CsvDatasource(Connector):
     """Serve a CSV file as a w.c.s. data source: ``{id, text, …columns}`` items,
     filtered by ``q`` (words in the text) and ``id``, plus named queries declared in
-    configuration (a column filter given a name)."""
+    configuration (a column filter given a name).
+
+    Memory: each file is held once per process, shared by every binding on it, as
+    columns of shared strings (a 47 MB address file: about 155 MiB, for any number of
+    bindings; see connectors/csv_datasource/README.md and docs/benchmarks/csv_memory.md).
+    A FIFO, a device or a file over ``max_file_bytes`` is refused, never read."""
 
     id = "csv_datasource"
     title = "CSV referential"
