@@ -47,6 +47,9 @@ AUTH_FAILURES = Counter("raccord_auth_failures", "Refused credentials and calls,
                         registry=REGISTRY)
 NONCE_REJECTIONS = Counter("raccord_nonce_rejections", "Publik signatures refused for their nonce, by reason "
                            "(replayed, missing)", ["reason"], registry=REGISTRY)
+JOURNAL_DROPPED = Counter("raccord_journal_rows_dropped", "Journal rows given up, by direction (in, out) and "
+                          "reason (queue_full: the writer's bounded queue was full; database_error: a write "
+                          "failed)", ["direction", "reason"], registry=REGISTRY)
 OVERRIDE_CALLS = Counter("raccord_override_calls", "Inbound calls answered by an override, by override",
                          ["override"], registry=REGISTRY)
 
@@ -85,6 +88,10 @@ def auth_failure(message: str, status: int) -> None:
     AUTH_FAILURES.labels(reason).inc()
     if reason == "nonce":
         NONCE_REJECTIONS.labels("missing" if "missing" in text or "required" in text else "replayed").inc()
+
+
+def journal_dropped(direction: str, reason: str, count: int) -> None:
+    JOURNAL_DROPPED.labels(direction, reason).inc(count)
 
 
 def override_call(override: str) -> None:
