@@ -201,9 +201,10 @@ class BatchedJournal:
     def flush(self) -> int:
         """Write every queued row now; return how many were written."""
         with self._flush_lock:
-            written = 0
+            written, todo = 0, len(self._rows)  # what waits now; later rows are the next flush's
             with bulk.Appender(self.db, journal, _COLUMNS) as appender:
-                while rows := self._take(self.chunk):
+                while todo > 0 and (rows := self._take(min(self.chunk, todo))):
+                    todo -= len(rows)
                     try:
                         appender.append(rows)
                     except Exception as exc:  # the journal is a record, not the call: say what was lost
