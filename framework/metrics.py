@@ -71,9 +71,17 @@ def status_class(status: int | None) -> str:
 
 
 def outbound(instance: str, profile: str, status: int | None, seconds: float) -> None:
-    cls = status_class(status)
-    OUTBOUND.labels(instance, profile, cls).inc()
-    OUTBOUND_SECONDS.labels(profile, cls).observe(seconds)
+    # labels() takes a lock and builds tuples on every call (~2 × 10 µs a call under
+    # the profiler): the children are cached, per binding and status class (bounded).
+    key = (instance, profile, status_class(status))
+    children = _OUTBOUND_CHILDREN.get(key)
+    if children is None:
+        children = _OUTBOUND_CHILDREN[key] = (OUTBOUND.labels(*key), OUTBOUND_SECONDS.labels(profile, key[2]))
+    children[0].inc()
+    children[1].observe(seconds)
+
+
+_OUTBOUND_CHILDREN: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
 
 def job_run(job: str, outcome: str, seconds: float) -> None:

@@ -41,19 +41,22 @@ class Secrets:
         self._values: dict[SecretRef, str | None] = {}
 
     def get(self, ref: SecretRef, what: str) -> str | None:
-        if ref not in self._values:
-            try:
-                value: str | None = ref.resolve()
-            except Unavailable as exc:
-                log.info("%s cannot authenticate: %s", what, exc.describe())
-                value = None
-            if value is not None and not value.strip():
-                # FOO=${FOO} with FOO unset gives "": an HMAC with an empty key or an
-                # empty password is something anyone can produce.
-                log.warning("%s cannot authenticate: its secret %s is empty", what, ref)
-                value = None
-            self._values[ref] = value
-        return self._values[ref]
+        try:
+            return self._values[ref]  # one lookup on every call: hashing a SecretRef is not free
+        except KeyError:
+            pass
+        try:
+            value: str | None = ref.resolve()
+        except Unavailable as exc:
+            log.info("%s cannot authenticate: %s", what, exc.describe())
+            value = None
+        if value is not None and not value.strip():
+            # FOO=${FOO} with FOO unset gives "": an HMAC with an empty key or an
+            # empty password is something anyone can produce.
+            log.warning("%s cannot authenticate: its secret %s is empty", what, ref)
+            value = None
+        self._values[ref] = value
+        return value
 
 
 def missing_secrets(territory: Territory) -> list[str]:

@@ -19,7 +19,7 @@ writers (no lock, no connection): a journal flush never holds it up.
   writes with ``busy_timeout = 0`` and retries a locked write itself after 0.05–1 ms of
   jittered back-off; this store's threads take turns on a lock of its own rather than
   race on the file lock. A journal flush holds the file lock for one short chunk
-  (framework.journal.SQLITE_CHUNK rows), so that is the longest a nonce waits for it.
+  (framework.journal.CHUNK rows), so that is the longest a nonce waits for it.
 """
 
 from __future__ import annotations
