@@ -5,11 +5,14 @@ closed by the server are replaced before use, and none outlives the gateway."""
 from __future__ import annotations
 
 import select
+import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from framework.storage import bulk
@@ -69,20 +72,26 @@ def test_a_journal_flush_in_progress_does_not_hold_up_a_signed_call(
 def test_the_query_string_is_parsed_once(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     from urllib.parse import parse_qsl
 
+    from framework.gateway import query as query_module
+
     calls: list[str] = []
 
-    def counting(query: str, *args: Any, **kwargs: Any) -> Any:
-        calls.append(query)
-        return parse_qsl(query, *args, **kwargs)
+    def counting(name: str, parse: Any) -> Any:
+        def parse_counted(query: str, *args: Any, **kwargs: Any) -> Any:
+            calls.append(name)
+            return parse(query, *args, **kwargs)
+        return parse_counted
 
-    for module in ("query", "signature"):
-        monkeypatch.setattr(f"framework.gateway.{module}.parse_qsl", counting)
+    monkeypatch.setattr(query_module, "parse", counting("gateway.query.parse", query_module.parse))
+    for module in ("gateway.signature", "gateway.app", "app", "params"):
+        if hasattr(sys.modules.get(f"framework.{module}"), "parse_qsl"):
+            monkeypatch.setattr(f"framework.{module}.parse_qsl", counting(f"{module}.parse_qsl", parse_qsl))
     query = signer.sign("q=gare+de+Metz&n=4&orig=wcs.alpha.test", KEY)
     resp = client.get(f"/alpha/echo/echo?{query}")
     data = resp.get_json()["data"]
     assert resp.status_code == 200 and data["n"] == 4 and data["upstream"] == {"q": "gare de Metz"}
     assert data["client"] == "alpha.wcs"  # the signature was checked, on those same pairs
-    assert calls == [query]
+    assert calls == ["gateway.query.parse"]
     replayed = client.get(f"/alpha/echo/echo?{query}")
     assert replayed.status_code == 401 and "nonce already used" in replayed.get_json()["err_desc"]
 
@@ -113,3 +122,14 @@ def test_a_nonce_connection_the_server_closed_is_replaced(territory_file: Path, 
     with psycopg.connect(admin, autocommit=True) as ctl:
         left = ctl.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)).fetchone()
     assert left == (0,)  # closing the gateway closed its nonce connections too
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([*"ab=&+%;2F0éz ", "%C3%A9", "%ZZ", "%e9", "%C3", "=="]), max_size=30).map("".join)
+       | st.text(max_size=30))
+def test_the_query_parser_agrees_with_parse_qsl(query: str) -> None:
+    from urllib.parse import parse_qsl
+
+    from framework.gateway.query import parse
+
+    assert parse(query) == parse_qsl(query, keep_blank_values=True)
