@@ -118,7 +118,7 @@ def masked_errors(binding: Any = None) -> Iterator[None]:
 
 def _redact_pair(pair: str) -> str:
     name = pair.partition("=")[0]
-    if _is_secret_name(name):
+    if _is_secret_name(name) if len(name) <= 64 else unquote_plus(name).lower() in SECRET_PARAMS:
         return f"{name}=***"
     return pair
 
@@ -126,8 +126,8 @@ def _redact_pair(pair: str) -> str:
 @functools.lru_cache(maxsize=1024)
 def _is_secret_name(name: str) -> bool:
     # Twice per call (inbound and outbound URL) for each parameter: a call's names
-    # are a handful, the same on every call; the bound keeps a scanner's names from
-    # growing it.
+    # are a handful, the same on every call; the bounds (1,024 names of at most 64
+    # characters) keep a scanner's names from growing it.
     return unquote_plus(name).lower() in SECRET_PARAMS
 
 
