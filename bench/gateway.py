@@ -463,19 +463,24 @@ def profile(target: Target, master: int, seconds: float, tmp: Path) -> None:
     rec.wait(60)
     inclusive: dict[str, int] = {}
     own: dict[str, int] = {}
+    ours: dict[str, int] = {}
     total = 0
     for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
-        frames = [f"{m[1]} ({Path(m[2]).name})" for f in stack.split(";") if (m := FRAME.match(f))]
+        matched = [m for f in stack.split(";") if (m := FRAME.match(f))]
+        frames = [f"{m[1]} ({Path(m[2]).name})" for m in matched]
         n = int(count)
         total += n
         for frame in set(frames):
             inclusive[frame] = inclusive.get(frame, 0) + n
+        for frame in {f"{m[1]} ({m[2]})" for m in matched if m[2].startswith("framework/") or "/framework/" in m[2]}:
+            ours[frame] = ours.get(frame, 0) + n
         if frames:
             own[frames[-1]] = own.get(frames[-1], 0) + n
     print(f"{target.label}: {rps:,.0f} req/s under py-spy ({bad} non-2xx); {total} samples of threads holding "
           "the GIL")
-    for title, table, top in (("inclusive", inclusive, 40), ("self", own, 25)):
+    for title, table, top in (("inclusive", inclusive, 30), ("inclusive, raccord's own functions", ours, 30),
+                              ("self", own, 25)):
         print(f"\n{title}:")
         for frame, n in sorted(table.items(), key=lambda kv: -kv[1])[:top]:
             print(f"  {100 * n / max(1, total):5.1f} %  {frame}")
