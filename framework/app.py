@@ -20,19 +20,19 @@ from typing import Any
 import pluggy
 
 from framework.access import ADMINISTRATOR, SIDE_EFFECT_METHODS, Access, Caller, Principal, authorize, effective_access
-from framework.config.loader import load
 from framework.config.model import Binding, Territory
 from framework.config.paths import resolve_path
-from framework.config.report import Report, did_you_mean
+from framework.config.report import did_you_mean
 from framework.connector import Call, Connector
 from framework.context import BindingContext, SettingsView, connector_values
 from framework.declarations import EndpointSpec, JobSpec
 from framework.errors import ConfigError, MethodNotAllowed, NotFound
 from framework.journal import masked_errors
+from framework.loading import check_config as check_config  # re-exported: where callers long found it
 from framework.outbound.runtime import OutboundRuntime
-from framework.overrides import OverrideBuilder, apply_overrides
+from framework.overrides import OverrideBuilder
 from framework.params import convert_params
-from framework.plugins import load_registry, make_plugin_manager
+from framework.plugins import make_plugin_manager
 from framework.registry import ConnectorRegistry
 from framework.runtime.queue import JobQueue
 from framework.storage import Database, default_url, open_database
@@ -54,18 +54,6 @@ class Bound:
     override: OverrideBuilder | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     access: Mapping[str, Access] = field(default_factory=dict)  # endpoint → effective access
-
-
-def check_config(path: str, pm: pluggy.PluginManager | None = None) -> tuple[Territory | None, Report,
-                                                                            ConnectorRegistry]:
-    """Load and validate, running the ``raccord_check`` hooks too."""
-    pm = pm or make_plugin_manager()
-    registry = load_registry(pm)
-    territory, report = load(path, registry)
-    if territory is not None:
-        territory = apply_overrides(territory, pm, report)
-        pm.hook.raccord_check(territory=territory, registry=registry, report=report)
-    return territory, report, registry
 
 
 class Raccord:

@@ -56,7 +56,8 @@ class Loaded:
 
 def load_checked(config: str, plugins: Sequence[str] = (), database_url: str | None = None) -> Loaded:
     """Load and validate ``config``; raise ConfigError with every error, in line order."""
-    from framework.app import _storage_url, check_config
+    from framework.app import _storage_url
+    from framework.loading import check_config
     from framework.plugins import make_plugin_manager
 
     pm = make_plugin_manager(plugins=_plugins(plugins)) if plugins else make_plugin_manager()
