@@ -23,7 +23,7 @@ main()
 #: The runtime's heavy dependencies: none is needed to validate a territory (APScheduler's
 #: cron trigger is: it parses the jobs' schedules).
 RUNTIME = ("sqlalchemy", "alembic", "requests", "urllib3", "zeep", "jinja2", "gunicorn", "prometheus_client",
-           "psycopg", "framework.app", "framework.journal", "framework.storage",
+           "psycopg", "shapely", "numpy", "framework.app", "framework.journal", "framework.storage",
            "framework.outbound", "framework.gateway")
 
 
