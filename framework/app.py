@@ -19,6 +19,7 @@ from typing import Any
 
 import pluggy
 
+from framework import loading
 from framework.access import ADMINISTRATOR, SIDE_EFFECT_METHODS, Access, Caller, Principal, authorize, effective_access
 from framework.config.model import Binding, Territory
 from framework.config.paths import resolve_path
@@ -32,7 +33,6 @@ from framework.loading import check_config as check_config  # re-exported: where
 from framework.outbound.runtime import OutboundRuntime
 from framework.overrides import OverrideBuilder
 from framework.params import convert_params
-from framework.plugins import make_plugin_manager
 from framework.registry import ConnectorRegistry
 from framework.runtime.queue import JobQueue
 from framework.storage import Database, default_url, open_database
@@ -75,7 +75,7 @@ class Raccord:
     def open(cls, config: str | Path, *, database_url: str | None = None,
              pm: pluggy.PluginManager | None = None) -> Raccord:
         """Load ``config``; raise ConfigError listing every error if it is not valid."""
-        pm = pm or make_plugin_manager()
+        pm = pm or loading.make_plugin_manager()
         territory, report, registry = check_config(str(config), pm)
         if territory is None or not report.ok:
             lines = "\n".join(str(f) for f in report.errors)

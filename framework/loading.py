@@ -20,6 +20,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+# The one place a command's default plugin manager is made (tests replace it here).
+from framework.plugins import make_plugin_manager as make_plugin_manager
+
 if TYPE_CHECKING:
     import pluggy
 
@@ -57,7 +60,7 @@ def check_config(path: str, pm: pluggy.PluginManager | None = None) -> tuple[Ter
     """Load and validate ``path``, running the ``raccord_check`` hooks too."""
     from framework.config.loader import load
     from framework.overrides import apply_overrides
-    from framework.plugins import load_registry, make_plugin_manager
+    from framework.plugins import load_registry
 
     with collector_paused():
         pm = pm or make_plugin_manager()
