@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING
 # check`` must not pay for SQLAlchemy, the journal or the SOAP stack. Keep this table
 # and the TYPE_CHECKING imports below in step (tests/test_public_api.py checks both).
 _EXPORTS: dict[str, tuple[str, ...]] = {
+    "framework.config.files": ("read_bounded",),
     "framework.config.model": ("Binding", "EffectiveSetting", "Instance", "OverrideDecl", "Profile", "SecretRef",
                                "Territory"),
     "framework.config.paths": ("resolve_path",),
     "framework.config.report": ("Finding", "Report", "did_you_mean"),
     "framework.connector": ("Accepted", "Call", "Connector", "JobRun", "Unwrapped", "endpoint", "extension", "job"),
     "framework.declarations": ("REQUIRED", "ConnectorInfo", "EndpointSpec", "JobSpec", "Param", "Setting"),
-    "framework.errors": ("BadRequest", "ConfigError", "Forbidden", "NotFound", "PluginError", "RaccordError",
-                         "SoapFault", "Unavailable", "UpstreamError", "UpstreamTimeout"),
+    "framework.errors": ("BadRequest", "ConfigError", "FileRefused", "Forbidden", "NotFound", "PluginError",
+                         "RaccordError", "SoapFault", "Unavailable", "UpstreamError", "UpstreamTimeout"),
     "framework.hookspecs": ("hookimpl",),
     "framework.journal": ("mask_email", "mask_emails"),
     "framework.overrides": ("OverrideBuilder",),
@@ -40,6 +41,7 @@ _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 if TYPE_CHECKING:
     from framework.app import Raccord
+    from framework.config.files import read_bounded
     from framework.config.model import Binding, EffectiveSetting, Instance, OverrideDecl, Profile, SecretRef, Territory
     from framework.config.paths import resolve_path
     from framework.config.report import Finding, Report, did_you_mean
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from framework.errors import (
         BadRequest,
         ConfigError,
+        FileRefused,
         Forbidden,
         NotFound,
         PluginError,
@@ -108,6 +111,7 @@ __all__ = [
     "Decision",
     "EffectiveSetting",
     "EndpointSpec",
+    "FileRefused",
     "Finding",
     "Forbidden",
     "Instance",
@@ -145,5 +149,6 @@ __all__ = [
     "mask_emails",
     "notify_dispatched",
     "open_service",
+    "read_bounded",
     "resolve_path",
 ]

@@ -19,7 +19,7 @@ def raccord_register_connectors(register: ConnectorRegister) -> None:
     register.add(CsvDatasource)
 
 
-_READ_WITH = ("path", "encoding", "delimiter", "id_column", "text_column")
+_READ_WITH = ("path", "encoding", "delimiter", "id_column", "text_column", "max_file_bytes")
 
 
 @hookimpl
@@ -29,7 +29,7 @@ def raccord_check(territory: Territory, registry: ConnectorRegistry, report: Rep
     seen: set[tuple[str, ...]] = set()  # a profile's file is reported once, not per instance
     # Every instance of a profile usually reads the same file: it is opened and sniffed
     # once per (file, delimiter, encoding), not once per binding (25,000 at scale).
-    tables: dict[tuple[str, str, str], list[str] | RaccordError] = {}
+    tables: dict[tuple[str, str, str, int], list[str] | RaccordError] = {}
     earlier = [f.path for f in report.errors]  # once: report.errors filters every finding
     base_dir = territory.base_dir
     for binding in territory.bindings.values():
@@ -48,7 +48,7 @@ def _settings_reported(binding: Binding, errors: list[tuple[str, ...]]) -> bool:
 
 
 def _check_file(binding: Binding, base_dir: str, report: Report, seen: set[tuple[str, ...]],
-                tables: dict[tuple[str, str, str], list[str] | RaccordError]) -> None:
+                tables: dict[tuple[str, str, str, int], list[str] | RaccordError]) -> None:
     from connectors.csv_datasource.reader import column_problem
 
     encoding = str(binding.value("encoding"))
@@ -58,7 +58,8 @@ def _check_file(binding: Binding, base_dir: str, report: Report, seen: set[tuple
         _once(report, seen, binding.setting_path("encoding"), f"unknown encoding {encoding!r}",
               "a Python codec name, e.g. utf-8 or latin-1")
         return
-    columns = _columns(tables, base_dir, str(binding.value("path")), str(binding.value("delimiter")), encoding)
+    columns = _columns(tables, base_dir, str(binding.value("path")), str(binding.value("delimiter")), encoding,
+                       int(binding.value("max_file_bytes")))
     if isinstance(columns, RaccordError):
         _once(report, seen, binding.setting_path("path"), columns.message, columns.hint)
         return
@@ -68,15 +69,18 @@ def _check_file(binding: Binding, base_dir: str, report: Report, seen: set[tuple
         _once(report, seen, binding.setting_path(setting), message, f"set {setting} to one of the columns")
 
 
-def _columns(tables: dict[tuple[str, str, str], list[str] | RaccordError], base_dir: str, path: str,
-             delimiter: str, encoding: str) -> list[str] | RaccordError:
+def _columns(tables: dict[tuple[str, str, str, int], list[str] | RaccordError], base_dir: str, path: str,
+             delimiter: str, encoding: str, max_bytes: int) -> list[str] | RaccordError:
     """The file's columns (or why it cannot be read), read once per check."""
     from connectors.csv_datasource.reader import read_table
 
-    key = (path, delimiter, encoding)  # one base_dir per territory
+    key = (path, delimiter, encoding, max_bytes)  # one base_dir per territory
     if key not in tables:
         try:
-            tables[key] = read_table(Path(resolve_path(base_dir, path)), delimiter, encoding)[0]
+            columns, rows = read_table(Path(resolve_path(base_dir, path)), delimiter, encoding, max_bytes)
+            for _ in rows:  # every line decoded and split, as the first call will; nothing kept
+                pass
+            tables[key] = columns
         except RaccordError as exc:
             tables[key] = exc
     return tables[key]

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from framework import FileRefused, read_bounded
+
 BORDER_RULES = ("lowest_insee", "triage")
 DEFAULT_TOLERANCE_M = 0.5
 # Degrees are not metres, but at these latitudes a degree is at least ~73 km (longitude
@@ -166,10 +168,15 @@ def codes(path: Path, code_property: str = "code", name_property: str = "nom") -
 
 def _read(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        path.stat()
     except OSError:
         raise BoundariesError(f"boundaries file {path.name} cannot be read") from None
-    except ValueError as exc:
+    try:
+        # A FIFO or a device is refused, never waited on or read without end.
+        return json.loads(read_bounded(path, MAX_BOUNDARIES_BYTES, f"boundaries file {path.name}"))
+    except FileRefused as exc:
+        raise BoundariesError(exc.message) from None
+    except (OSError, ValueError) as exc:
         raise BoundariesError(f"boundaries file {path.name} is not JSON: {exc}") from None
 
 
@@ -177,6 +184,7 @@ def hint_text(code_property: str) -> str:
     return f"set boundaries_code_property to the property holding the INSEE code (now {code_property!r})"
 
 
+MAX_BOUNDARIES_BYTES = 128 * 1024 * 1024  # every commune of France, simplified, is well under
 _cache: dict[tuple[str, float, str, str], Boundaries] = {}
 _lock = threading.Lock()
 

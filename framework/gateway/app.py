@@ -41,7 +41,7 @@ from framework.errors import (
     RaccordError,
     Unauthorized,
 )
-from framework.gateway import envelope, metadata, status_page
+from framework.gateway import envelope, metadata, routes, status_page
 from framework.gateway.auth import Authenticator
 from framework.gateway.envelope import Answer
 from framework.gateway.journaling import InboundJournal
@@ -125,7 +125,7 @@ class Gateway:
         instance = parts[0]
         if instance not in self.territory.instances:
             raise NotFound(f"unknown instance {instance!r}")
-        if len(parts) == 1 or (len(parts) == 2 and parts[1] == "openapi.json"):
+        if len(parts) == 1 or (len(parts) == 2 and parts[1] == routes.OPENAPI):
             _only(call.method, ("GET", "HEAD"))
             # Documentation is public, but credentials that are given must be valid: a
             # forged or replayed signature is refused here as everywhere.
@@ -314,8 +314,10 @@ def _metrics(gw: Gateway) -> Answer:
     return Answer(200, gw.metrics.exposition(), [("Content-Type", CONTENT_TYPE)])
 
 
+# Keyed by framework.gateway.routes, which the configuration reads to refuse instance
+# names these would shadow.
 _SERVICE_ROUTES: dict[str, Callable[[Gateway], Answer]] = {
-    "healthz": _healthz, "readyz": _readyz, "metrics": _metrics,
+    routes.HEALTHZ: _healthz, routes.READYZ: _readyz, routes.METRICS: _metrics,
 }
 
 

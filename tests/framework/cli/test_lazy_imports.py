@@ -24,7 +24,7 @@ main()
 #: cron trigger is: it parses the jobs' schedules).
 RUNTIME = ("sqlalchemy", "alembic", "requests", "urllib3", "zeep", "jinja2", "gunicorn", "prometheus_client",
            "psycopg", "shapely", "numpy", "framework.app", "framework.journal", "framework.storage",
-           "framework.outbound", "framework.gateway")
+           "framework.outbound", "framework.gateway.app", "framework.gateway.server", "framework.gateway.auth")
 
 
 def modules_of(args: list[str], tmp_path: Path) -> set[str]:
