@@ -47,8 +47,7 @@ TARGETS = {"help_ms": 80, "check_example_ms": 150, "check_big_s": 2.0, "pss_rati
 def env_for(code: Path | None, tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RACCORD_")}
     env["RACCORD_DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    if code is not None:
-        env["PYTHONPATH"] = str(code)
+    env["PYTHONPATH"] = str(code or ROOT)  # this checkout's code, whatever is installed
     return env
 
 
