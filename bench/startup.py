@@ -212,6 +212,8 @@ def main() -> None:
     if args.no_write:
         return
     out = ROOT / "docs" / "benchmarks" / "startup.md"
+    # The hand-written reading of the figures (from "## Notes" on) survives a new run.
+    notes = out.read_text(encoding="utf-8").partition("\n## Notes")[1:] if out.exists() else ("", "")
     out.write_text(
         "# Start-up and scale: the command line and `raccord serve`\n\n"
         f"`.venv/bin/python bench/startup.py --instances {args.instances} --rounds {args.rounds}"
@@ -219,7 +221,7 @@ def main() -> None:
         f"{args.rounds} interleaved rounds (order rotated), medians; 2 shared cores, so compare the "
         "columns of one run, not absolute times across runs. PSS from `/proc/<pid>/smaps_rollup` "
         "after `/healthz` answered and 20 calls; \"one copy\" is the master's RSS.\n\n"
-        + table + "\nTargets (issue #14), this tree:\n\n" + checks + "\n", encoding="utf-8")
+        + table + "\nTargets (issue #14), this tree:\n\n" + checks + "\n" + "".join(notes), encoding="utf-8")
 
 
 if __name__ == "__main__":
