@@ -35,7 +35,7 @@ check: venv
 
 bench: venv  ## every benchmark; each writes its table under docs/benchmarks/
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
-	for b in check_territory csv_memory dispatch gateway outbound_overhead queue_throughput scheduler_spread serve_faults soap_memory; do \
+	for b in check_territory csv_memory dispatch gateway outbound_overhead queue_throughput scheduler_spread serve_faults soap_memory startup; do \
 	  $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
