@@ -447,7 +447,7 @@ def write(text: str, out: Path) -> None:
 FRAME = re.compile(r"(.+) \((.+):\d+\)$")  # py-spy raw frames: "function (path/file.py:line)"
 
 
-def profile(target: Target, master: int, seconds: float, tmp: Path) -> None:
+def profile(target: Target, master: int, seconds: float, tmp: Path, wall: bool = False) -> None:
     """py-spy (``pip install py-spy`` into the venv; not a project dependency) on the
     gateway's workers while wrk loads ``target``: the share of samples in which each
     function is on the stack (inclusive) and on top of it (self)."""
@@ -455,8 +455,8 @@ def profile(target: Target, master: int, seconds: float, tmp: Path) -> None:
     if not os.path.exists(spy):
         raise SystemExit("py-spy is needed for --profile: .venv/bin/pip install py-spy")
     raw = tmp / "profile.txt"
-    rec = subprocess.Popen([spy, "record", "--pid", str(master), "--subprocesses", "--gil", "--format", "raw",
-                            "--rate", "250", "--duration", str(int(seconds)), "--output", str(raw)],
+    rec = subprocess.Popen([spy, "record", "--pid", str(master), "--subprocesses", *([] if wall else ["--gil"]),
+                            "--format", "raw", "--rate", "250", "--duration", str(int(seconds)), "--output", str(raw)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1)
     rps, bad = wrk(target, seconds, tmp)
@@ -477,8 +477,8 @@ def profile(target: Target, master: int, seconds: float, tmp: Path) -> None:
             ours[frame] = ours.get(frame, 0) + n
         if frames:
             own[frames[-1]] = own.get(frames[-1], 0) + n
-    print(f"{target.label}: {rps:,.0f} req/s under py-spy ({bad} non-2xx); {total} samples of threads holding "
-          "the GIL")
+    print(f"{target.label}: {rps:,.0f} req/s under py-spy ({bad} non-2xx); {total} samples of "
+          + ("non-idle threads (waits included)" if wall else "threads holding the GIL"))
     for title, table, top in (("inclusive", inclusive, 30), ("inclusive, raccord's own functions", ours, 30),
                               ("self", own, 25)):
         print(f"\n{title}:")
@@ -497,6 +497,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help=f"report file (default {DOC.relative_to(ROOT)})")
     ap.add_argument("--profile", choices=("open", "signed"), help="no benchmark: py-spy records raccord's "
                     "workers under wrk on this path for --seconds, and prints where the time goes")
+    ap.add_argument("--wall", action="store_true", help="with --profile: every non-idle thread's samples, "
+                    "waits included (default: only threads holding the GIL, i.e. Python's CPU)")
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.calls, args.warmup, args.seconds = min(args.rounds, 2), 300, 50, 2
@@ -543,7 +545,7 @@ def main() -> None:
                 if t.signed:
                     check_refusals(t)
             if args.profile:
-                profile(next(t for t in targets if t.key == args.profile), gateway.pid, args.seconds, tmp)
+                profile(next(t for t in targets if t.key == args.profile), gateway.pid, args.seconds, tmp, args.wall)
                 return
             results = measure(targets, args, tmp)
     finally:
