@@ -18,8 +18,9 @@ other work on the machine then hits every path alike): sequential keep-alive lat
 with raw http.client (warm-up, then ``--calls`` calls per path, the paths taking turns
 by blocks of 50 calls; signed URLs pre-generated, each with its own nonce), then
 throughput with ``wrk -t2 -c20`` (signed URLs pre-generated, unique nonces, cycled by a
-Lua script). *Added* latency is a path's percentile minus
-the upstream's own (called directly) in the same round. The report gives medians of
+Lua script), ``--seconds`` per path in runs of ``--slice`` seconds, the paths taking
+turns. *Added* latency is a path's percentile minus the upstream's own (called
+directly) in the same round. The report gives medians of
 the per-round ratios against the targets of issue #14, and the absolute figures.
 """
 
@@ -287,8 +288,8 @@ end
 """
 
 
-def wrk(target: Target, seconds: float, tmp: Path) -> tuple[float, int]:
-    """Requests/s and the count of non-2xx answers and socket errors."""
+def wrk(target: Target, seconds: float, tmp: Path) -> tuple[int, float, int]:
+    """Requests answered, the run's measured duration (s), and non-2xx answers + socket errors."""
     script = tmp / "paths.lua"
     if not script.exists():
         script.write_text(WRK_LUA, encoding="utf-8")
@@ -299,12 +300,22 @@ def wrk(target: Target, seconds: float, tmp: Path) -> tuple[float, int]:
     cmd = [WRK, "-t2", "-c20", f"-d{seconds:g}s", "-s", str(script), f"http://127.0.0.1:{target.port}/",
            "--", str(urls), "2"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
-    rps = float(next(x for x in out.splitlines() if x.startswith("Requests/sec:")).split()[1])
+    # "  12345 requests in 1.00s, 3.45MB read"
+    done = next(x.split() for x in out.splitlines() if " requests in " in x)
+    requests, elapsed = int(done[0]), parse_duration(done[3].rstrip(","))
     bad = sum(int(x.split()[-1]) for x in out.splitlines() if "Non-2xx" in x)
     for line in out.splitlines():
         if "Socket errors" in line:  # "connect 0, read 0, write 0, timeout 0"
             bad += sum(int(part.split()[-1]) for part in line.split(":", 1)[1].split(","))
-    return rps, bad
+    return requests, elapsed, bad
+
+
+def parse_duration(text: str) -> float:
+    """wrk's durations: "1.00s", "980.12ms", "1.02m"."""
+    for suffix, scale in (("ms", 1e-3), ("us", 1e-6), ("s", 1.0), ("m", 60.0)):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * scale
+    raise ValueError(f"wrk duration {text!r}")
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -330,8 +341,18 @@ def measure(targets: list[Target], args: argparse.Namespace, tmp: Path) -> Resul
         lat = sequential(order, args.warmup, args.calls)
         for t in order:
             row[t.key] = Sample(pct(lat[t.key], 0.50), pct(lat[t.key], 0.99))
+        # Throughput in slices, the paths taking turns: a burst of load from other work hits
+        # every path alike instead of the one whose run it falls in.
+        slices = max(1, round(args.seconds / args.slice))
+        counted = {t.key: [0, 0.0] for t in order}
+        for _ in range(slices):
+            for t in order:
+                n, elapsed, bad = wrk(t, args.seconds / slices, tmp)
+                counted[t.key][0] += n
+                counted[t.key][1] += elapsed
+                row[t.key].bad += bad
         for t in order:
-            row[t.key].rps, row[t.key].bad = wrk(t, args.seconds, tmp)
+            row[t.key].rps = counted[t.key][0] / counted[t.key][1]
         results.rounds.append(row)
         print(f"round {r + 1}/{args.rounds} (load {os.getloadavg()[0]:.1f}): " + ", ".join(
             f"{k} {s.p50:.0f}/{s.p99:.0f} µs {s.rps:,.0f}/s" for k, s in row.items()), flush=True)
@@ -392,7 +413,9 @@ def report(results: Results, targets: list[Target], args: argparse.Namespace, lo
         "pessimistic, the ratios are what count). Every path is measured in every round, in an order rotated "
         f"from round to round: {args.warmup} warm-up then {args.calls} sequential keep-alive calls per path "
         f"with raw http.client (the paths taking turns by blocks of {BLOCK} calls), then "
-        f"`wrk -t2 -c20 -d{args.seconds:g}s`. Signed calls carry pre-generated URLs, "
+        f"`wrk -t2 -c20`, {args.seconds:g} s per path in runs of "
+        f"{args.seconds / max(1, round(args.seconds / args.slice)):g} s, "
+        "the paths taking turns. Signed calls carry pre-generated URLs, "
         "each with its own nonce (latency and wrk alike). *Added* = the path's percentile minus the "
         "upstream's own, called directly, in the same round. Ratios are medians of the per-round ratios "
         "(min–max over the rounds in brackets).",
@@ -492,6 +515,8 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=2000, help="sequential calls per path per round")
     ap.add_argument("--warmup", type=int, default=200, help="calls before each latency measurement")
     ap.add_argument("--seconds", type=float, default=5, help="length of each wrk run")
+    ap.add_argument("--slice", type=float, default=1, help="wrk runs of this length, the paths taking turns, "
+                    "until each path had --seconds")
     ap.add_argument("--quick", action="store_true", help="2 rounds of 300 calls, wrk 2 s; prints, writes nothing "
                     "unless --out is given")
     ap.add_argument("--out", type=Path, default=None, help=f"report file (default {DOC.relative_to(ROOT)})")
