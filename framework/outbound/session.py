@@ -26,6 +26,7 @@ from requests.cookies import RequestsCookieJar, merge_cookies
 from requests.structures import CaseInsensitiveDict
 
 from framework.outbound.redirects import GuardedSession
+from framework.outbound.transport import lean_send
 
 
 class BindingSession(GuardedSession):
@@ -58,6 +59,12 @@ class BindingSession(GuardedSession):
                          stream=self.stream if stream is None else stream,
                          verify=self.verify if verify is None else verify,
                          cert=self.cert if cert is None else cert)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        # Straight to the binding's urllib3 pools (transport.py) unless the transport
+        # is mocked or the call needs what only requests' own send does.
+        response = lean_send(self, request, kwargs)
+        return super().send(request, **kwargs) if response is None else response
 
     def _headers(self, headers: Any) -> CaseInsensitiveDict[Any]:
         merged: CaseInsensitiveDict[Any] = CaseInsensitiveDict(self.headers)
