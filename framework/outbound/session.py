@@ -66,12 +66,13 @@ class BindingSession(GuardedSession):
         response = lean_send(self, request, kwargs)
         return super().send(request, **kwargs) if response is None else response
 
-    def _headers(self, headers: Any) -> CaseInsensitiveDict[Any]:
+    def _headers(self, headers: Any) -> Any:
+        if not headers:
+            return self.headers  # prepare_headers copies it
         merged: CaseInsensitiveDict[Any] = CaseInsensitiveDict(self.headers)
-        if headers:
-            merged.update(headers)
-            for name in [k for k, v in merged.items() if v is None]:  # None removes a header
-                del merged[name]
+        merged.update(headers)
+        for name in [k for k, v in merged.items() if v is None]:  # None removes a header
+            del merged[name]
         return merged
 
     def _proxies(self, proxies: Any) -> dict[str, str]:
