@@ -303,39 +303,36 @@ def transport_child(port: int, n: int, rounds: int) -> None:
 
 
 def transport_comparison(n: int, rounds: int, other: str | None) -> tuple[list[tuple[str, float, float]], str]:
-    """Interleaved rounds of every variant (and of the other interpreter's, if given)."""
+    """Rounds of every variant, each interpreter's (this one's, and the other's if
+    given) in a child process of its own, the children taking turns round by round:
+    the same treatment for both (a child measured ~20 % slower than its parent here)."""
     ctx = multiprocessing.get_context("fork")
     ports = ctx.Queue()
     server = ctx.Process(target=_serve_forever, args=(ports,), daemon=True)
     server.start()
     port = ports.get(timeout=30)
-    clients = transport_clients(port)
-    child = None
-    other_version = ""
-    if other:
-        other_version = subprocess.run([other, "-c", "import requests; print(requests.__version__)"],
-                                       capture_output=True, text=True, check=True).stdout.strip()
-        child = subprocess.Popen([other, __file__, "--child", str(port), "--calls", str(n),
-                                  "--rounds", str(rounds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    pythons = [sys.executable] + ([other] if other else [])
+    versions = [subprocess.run([py, "-c", "import requests; print(requests.__version__)"], capture_output=True,
+                               text=True, check=True).stdout.strip() for py in pythons]
+    children = [subprocess.Popen([py, __file__, "--child", str(port), "--calls", str(n), "--rounds", str(rounds)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                 env={**os.environ, "PYTHONPATH": str(ROOT)}) for py in pythons]
     results: dict[str, list[tuple[float, float]]] = {}
     for _ in range(rounds):
-        for name, figures in transport_round(clients, n).items():
-            results.setdefault(f"{name} [requests {requests.__version__}]", []).append(figures)
-        if child is not None:
+        for version, child in zip(versions, children, strict=True):
             assert child.stdin is not None and child.stdout is not None
             child.stdin.write("go\n")
             child.stdin.flush()
             for name, figures in json.loads(child.stdout.readline()).items():
-                results.setdefault(f"{name} [requests {other_version}]", []).append(tuple(figures))
-    if child is not None:
+                results.setdefault(f"{name} [requests {version}]", []).append(tuple(figures))
+    for child in children:
         assert child.stdin is not None
         child.stdin.close()
         child.wait(timeout=60)
     server.kill()
     rows = [(name, statistics.median(w for w, _ in vals), statistics.median(c for _, c in vals))
             for name, vals in results.items()]
-    return rows, other_version
+    return rows, versions[1] if other else ""
 
 
 def tls_context_cost() -> list[tuple[str, float]]:
@@ -469,8 +466,9 @@ def main() -> None:
               f"calls; {args.rounds} rounds, median of the rounds. CPU: the calling thread's CPU "
               "time per call (`time.thread_time`, median of the 20-call batches), which the other "
               "processes on the machine inflate less than wall time."
-              + (f" Rows marked requests {other_version} ran under another interpreter, their rounds "
-                 "interleaved with these." if other_version else ""), "",
+              " Each interpreter measures in a child process of its own"
+              + (f"; requests {other_version} under another venv, its rounds interleaved with these"
+                 if other_version else "") + ".", "",
               "| variant | p50 µs (wall) | CPU µs per call |", "|---|---|---|"]
     lines += [f"| {name} | {p50:.0f} | {cpu:.0f} |" for name, p50, cpu in transport]
     lines += ["", "| ratio (same run) | wall p50 | CPU |", "|---|---|---|"]
@@ -486,9 +484,13 @@ def main() -> None:
               f"| after / urllib3 urlopen | {after[0] / floor[0]:.2f}× | {after[1] / floor[1]:.2f}× |"]
     if other_version:
         theirs = f"[requests {other_version}]"
-        o_after = row("after:", theirs)
-        lines.append(f"| after, requests {other_version} / after, requests {requests.__version__} | "
-                     f"{o_after[0] / after[0]:.2f}× | {o_after[1] / after[1]:.2f}× |")
+        o_after, o_before, o_floor = row("after:", theirs), row("before:", theirs), row("urllib3", theirs)
+        lines += [f"| requests {other_version}: after / before | {o_after[0] / o_before[0]:.2f}× | "
+                  f"{o_after[1] / o_before[1]:.2f}× |",
+                  f"| requests {other_version}: after / urllib3 urlopen | {o_after[0] / o_floor[0]:.2f}× | "
+                  f"{o_after[1] / o_floor[1]:.2f}× |",
+                  f"| after, requests {other_version} / after, requests {requests.__version__} | "
+                  f"{o_after[0] / after[0]:.2f}× | {o_after[1] / after[1]:.2f}× |"]
     lines += ["", "| TLS setup | µs |", "|---|---|"]
     lines += [f"| {name} | {cost:.0f} |" for name, cost in tls]
     lines += ["", "| requests 2.34 check | µs |", "|---|---|"]

@@ -64,6 +64,7 @@ REQUESTS_SEND = _requests_own_send()
 #: Origins (scheme://host:port) one binding's adapter keeps a pool for; past that the
 #: oldest pool is closed. A binding talks to one or two servers.
 MAX_POOLS = 32
+_UNKNOWN: Any = object()  # an origin not seen yet (None: one requests' helpers handle)
 _SEND_KWARGS = frozenset({"stream", "timeout", "verify", "cert", "proxies", "allow_redirects"})
 
 
@@ -98,9 +99,11 @@ class LeanAdapter(DeadlineAdapter):
         origin = _origin(url) if isinstance(url, str) and not cert and verify else None
         if origin is not None and not (proxies and select_proxy(url, proxies)):  # type: ignore[arg-type]
             key = (origin, verify)
-            pool = self._pools[key] if key in self._pools else self._pool(key)
+            pool = self._pools.get(key, _UNKNOWN)
+            if pool is _UNKNOWN:
+                pool = self._pool(key)
             if pool is not None:
-                return pool
+                return pool  # type: ignore[no-any-return]
         return super().get_connection_with_tls_context(  # type: ignore[return-value]
             request, verify, proxies=proxies, cert=cert)
 
