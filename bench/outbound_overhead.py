@@ -453,7 +453,8 @@ def main() -> None:
     lines += ["", "## Lean request path: before / after, side by side", "",
               "The same OutboundHTTP (deadline, cap, redirect rules, retry policy) over requests' own "
               "`Session.request` (before) and over `BindingSession` (after), GET with two query "
-              "parameters; 5 interleaved rounds (before, after, before, …), median of the rounds.", "",
+              "parameters, both over the binding's LeanAdapter (so \"after\" also has the lean "
+              "Session.send); 5 interleaved rounds (before, after, before, …), median of the rounds.", "",
               "| variant | p50 µs | p99 µs |", "|---|---|---|"]
     lines += [f"| {name} | {p50:.1f} | {p99:.1f} |" for name, p50, p99 in lean]
     for label in ("stub transport", "local server"):
