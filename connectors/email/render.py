@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from jinja2 import ChoiceLoader, FileSystemLoader, TemplateNotFound, TemplateSyntaxError, select_autoescape
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from framework import BadRequest
+
+if TYPE_CHECKING:  # jinja2 is imported when a message is rendered, not by `raccord check`
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 BUILTIN = Path(__file__).parent / "templates"
 DEFAULT_COLOR = "#333333"
@@ -30,6 +30,9 @@ class Rendered:
 
 
 def environment(template_dir: str | None) -> ImmutableSandboxedEnvironment:
+    from jinja2 import ChoiceLoader, FileSystemLoader, select_autoescape
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     loaders = [FileSystemLoader(template_dir)] if template_dir else []
     loaders.append(FileSystemLoader(str(BUILTIN)))
     # HTML is escaped (a citizen's description cannot inject markup); text and subject
@@ -41,6 +44,8 @@ def environment(template_dir: str | None) -> ImmutableSandboxedEnvironment:
 
 def render(env: ImmutableSandboxedEnvironment, name: str, identity: Mapping[str, str],
            context: Mapping[str, Any]) -> Rendered:
+    from jinja2 import TemplateNotFound, TemplateSyntaxError
+
     values = {**context, "identity": _identity(identity)}
     try:
         subject = env.get_template(f"{name}.subject.txt").render(values)
