@@ -279,7 +279,7 @@ class Binding:
         cannot leak) and the credentials of URLs in its settings (:func:`url_credentials`),
         longest first, for masking; very short values are left out (masking "a"
         everywhere would destroy the text, not protect anything)."""
-        values = set()
+        values: set[str] = set()
         for eff in self.settings.values():
             if isinstance(eff.value, str) and "@" in eff.value:
                 values.update(v for v in url_credentials(eff.value) if len(v) >= 4)

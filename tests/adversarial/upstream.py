@@ -147,6 +147,9 @@ def serving(app: Any) -> Iterator[str]:
 
 
 def main() -> None:  # pragma: no cover - run by bench/load.py and the load test in a process of its own
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request would flood the bench
     with serving(Upstream(record=False)) as url:
         print(url, flush=True)
         sys.stdin.read()
