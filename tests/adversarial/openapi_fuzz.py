@@ -154,6 +154,7 @@ class Case:
     body: bytes | None
     headers: dict[str, str]
     caller: str | None
+    target: str  # the operation, e.g. "GET /metz{/adresse/search}"
 
     def __repr__(self) -> str:
         return f"{self.method} {self.url[:300]} as {self.caller} body={self.body[:200] if self.body else None!r}"
@@ -186,7 +187,7 @@ def cases(draw: st.DrawFn, ops: list[Operation]) -> Case:
         headers.update(auth)
     method = op.method if draw(st.integers(0, 9)) else draw(st.sampled_from(["GET", "POST", "PUT", "DELETE"]))
     body = draw(body_of(op.body)) if method in ("POST", "PUT") else None
-    return Case(method, f"/{op.instance}{path}?{text}", body, headers, caller)
+    return Case(method, f"/{op.instance}{path}?{text}", body, headers, caller, f"{op.method} {op.path}")
 
 
 @dataclass
@@ -194,6 +195,8 @@ class Tally:
     """What came back: statuses, and every answer that was a 500 or not JSON."""
 
     statuses: Counter[int] = field(default_factory=Counter)
+    targets: Counter[str] = field(default_factory=Counter)  # operation (all instances) → cases
+    signed: int = 0
     bad: list[str] = field(default_factory=list)
 
     @property
@@ -203,6 +206,8 @@ class Tally:
     def check(self, session: requests.Session, base: str, case: Case) -> None:
         response = session.request(case.method, base + case.url, data=case.body, headers=case.headers, timeout=30)
         self.statuses[response.status_code] += 1
+        self.targets[case.target] += 1
+        self.signed += case.caller is not None
         problem = ""
         if response.status_code == 500:
             problem = "a 500"
