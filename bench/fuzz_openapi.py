@@ -52,7 +52,10 @@ def main() -> None:
             elapsed = time.perf_counter() - started
         finally:
             served.stop()
-        tracebacks = served.text().count("Traceback")
+        log = served.text()
+        tracebacks = log.count("Traceback")
+        if tracebacks:  # shown (masked like every log line) so that it can be fixed
+            print(log[max(0, log.find("Traceback") - 2000): log.find("Traceback") + 4000], file=sys.stderr)
     kinds = sorted({f"{o.method} {o.path}" for o in ops})
     unreached = [k for k in kinds if not tally.targets[k]]
     statuses = ", ".join(f"{s}: {n}" for s, n in sorted(tally.statuses.items()))

@@ -6,7 +6,8 @@ to call them, so the fuzzed input reaches the connector.
 
 The in-process fuzz (tests/framework/gateway/test_fuzz.py) covers the gateway's own
 routing quickly; this one goes through gunicorn, the real database writes and the
-documents' schemas. ``RACCORD_FUZZ_CASES`` sets the budget (bench/fuzz_openapi.py runs more)."""
+documents' schemas; the local business server checks that no input moved a request
+out of its API (path traversal). ``RACCORD_FUZZ_CASES`` sets the budget (bench/fuzz_openapi.py runs more)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ CASES = int(os.environ.get("RACCORD_FUZZ_CASES", "800"))
 
 
 class Fuzzed:
-    def __init__(self, served: Served, ops: list[Operation]) -> None:
-        self.served, self.ops, self.tally = served, ops, Tally()
+    def __init__(self, served: Served, ops: list[Operation], upstream: Upstream) -> None:
+        self.served, self.ops, self.upstream, self.tally = served, ops, upstream, Tally()
 
     def __repr__(self) -> str:  # Hypothesis prints its arguments on failure
         return f"<raccord serve on the example, {len(self.ops)} operations>"
@@ -47,10 +48,11 @@ def documented(served: Served) -> list[Operation]:
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     folder: Path = tmp_path_factory.mktemp("openapi-fuzz")
-    with serving(Upstream(record=False)) as url:
+    upstream = Upstream()
+    with serving(upstream) as url:
         served = Served(local_example(folder, url), example_env(folder), workdir=folder, workers=2)
         try:
-            yield Fuzzed(served, documented(served))
+            yield Fuzzed(served, documented(served), upstream)
         finally:
             served.stop()
             text = served.text()
@@ -80,5 +82,10 @@ def test_report(fuzzed: Fuzzed) -> None:
     print(f"\nOpenAPI fuzz: {tally.cases} cases over {len(fuzzed.ops)} operations of {len(ex.INSTANCES)} "
           f"instances; statuses {dict(sorted(tally.statuses.items()))}; 500s and non-JSON answers: {len(tally.bad)}")
     assert tally.bad == []
+    # What callers typed never moved a request out of the business server's API (a
+    # service_code of "../../x" once did).
+    escaped = [s.raw_path for s in fuzzed.upstream.seen
+               if ".." in s.raw_path.split("/") or not s.raw_path.startswith(("/ban/", "/open311/v2/"))]
+    assert escaped == []
     if tally.cases:  # run after the fuzz (file order): it reached connectors, not only the access check
         assert tally.statuses[200] > 0 and sum(n for s, n in tally.statuses.items() if s == 400) > 0

@@ -53,6 +53,7 @@ class Seen:
     query: str
     headers: dict[str, str]
     body: bytes
+    raw_path: str  # as sent, still percent-encoded (``path`` is decoded)
 
     def text(self) -> str:
         return f"{self.method} {self.path}?{self.query}\n{self.headers}\n{self.body.decode(errors='replace')}"
@@ -74,7 +75,7 @@ class Upstream:
     def _app(self, request: Request) -> Response:
         body = request.get_data()
         seen = Seen(request.method, request.path, request.query_string.decode(errors="replace"),
-                    dict(request.headers), body)
+                    dict(request.headers), body, str(request.environ.get("RAW_URI", request.path)).partition("?")[0])
         first = False
         with self._lock:
             if self.record:
