@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
+import logging  # noqa: E402
 import os  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -35,8 +36,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=5000)
     args = parser.parse_args()
-    tally = Tally()
-    with tempfile.TemporaryDirectory(prefix="raccord-fuzz-") as tmp, serving(Upstream(record=False)) as url:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the local server's line per request
+    tally, upstream = Tally(), Upstream()
+    with tempfile.TemporaryDirectory(prefix="raccord-fuzz-") as tmp, serving(upstream) as url:
         folder = Path(tmp)
         served = Served(local_example(folder, url), example_env(folder), workdir=folder, workers=2)
         try:
@@ -57,6 +59,8 @@ def main() -> None:
         if tracebacks:  # shown (masked like every log line) so that it can be fixed
             print(log[max(0, log.find("Traceback") - 2000): log.find("Traceback") + 4000], file=sys.stderr)
     kinds = sorted({f"{o.method} {o.path}" for o in ops})
+    escaped = sum(".." in s.raw_path.split("/") or not s.raw_path.startswith(("/ban/", "/open311/v2/"))
+                  for s in upstream.seen)
     unreached = [k for k in kinds if not tally.targets[k]]
     statuses = ", ".join(f"{s}: {n}" for s, n in sorted(tally.statuses.items()))
     text = f"""# Fuzz: every instance's OpenAPI document, through `raccord serve`
@@ -77,6 +81,7 @@ Open311 servers local, PayFiP and SMTP at closed ports (so their calls fail).
 | statuses | {statuses} |
 | **500s and non-JSON answers** | **{len(tally.bad)}** |
 | tracebacks in the server's log | {tracebacks} |
+| requests that left the business server's API (path traversal) | {escaped} of {len(upstream.seen)} |
 | operations reached | {len(kinds) - len(unreached)} / {len(kinds)} |
 
 {"Not reached: " + ", ".join(unreached) if unreached else "Every operation was reached."}

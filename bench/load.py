@@ -52,6 +52,10 @@ The calls:
 
 {mix}
 
+Before the bulkhead let a burst of fast calls wait (commit cfa6822), the 10 s variant of this load saw 3 to 5
+calls per run refused with a 503 `raccord.unavailable` ("busy: 2 call(s) already wait for its business server")
+on the fast local BAN and on `courriel/preview`, whose templates were compiled on every call (~35 ms; now kept).
+
 The short variant runs in CI: `tests/adversarial/test_load.py` (10 s, asserts no error, no 5xx and that every
 instance answered; no latency asserted).
 """
