@@ -10,6 +10,7 @@ shipped connectors and ``contrib/`` to this module).
 
 from typing import TYPE_CHECKING
 
+from framework.config.files import read_bounded
 from framework.config.model import Binding, EffectiveSetting, Instance, OverrideDecl, Profile, SecretRef, Territory
 from framework.config.paths import resolve_path
 from framework.config.report import Finding, Report, did_you_mean
@@ -18,6 +19,7 @@ from framework.declarations import REQUIRED, ConnectorInfo, EndpointSpec, JobSpe
 from framework.errors import (
     BadRequest,
     ConfigError,
+    FileRefused,
     Forbidden,
     NotFound,
     PluginError,
@@ -87,6 +89,7 @@ __all__ = [
     "Decision",
     "EffectiveSetting",
     "EndpointSpec",
+    "FileRefused",
     "Finding",
     "Forbidden",
     "Instance",
@@ -124,5 +127,6 @@ __all__ = [
     "mask_emails",
     "notify_dispatched",
     "open_service",
+    "read_bounded",
     "resolve_path",
 ]

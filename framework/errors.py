@@ -13,6 +13,7 @@ carries the HTTP status and the ``err_class`` of the Passerelle-compatible envel
     ├── UpstreamError (502)         the business server failed or answered nonsense
     │   └── SoapFault (502)         the business server answered a SOAP fault
     ├── Unavailable (503)           the binding is down (circuit open, missing secret)
+    │   └── FileRefused (503)       a configured file is not a regular file of bounded size
     ├── UpstreamTimeout (504)       the business server did not answer in time
     └── ConfigError (500)           the configuration cannot be used
 
@@ -92,6 +93,14 @@ class SoapFault(UpstreamError):
 class Unavailable(RaccordError):
     status = 503
     err_class = "raccord.unavailable"
+
+
+class FileRefused(Unavailable):
+    """A file named in configuration (secret, CSV, the configuration itself) is a FIFO,
+    a device, a directory or over its size limit: the configuration points at the wrong
+    thing. ``raccord check`` reports it as an error (a missing file is only a warning
+    where the service's environment may differ); at call time it is a 503 like any
+    unavailable resource."""
 
 
 class UpstreamTimeout(RaccordError):

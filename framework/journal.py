@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import functools
 import logging
-import queue
 import re
 import threading
+import time
 import traceback
 import weakref
+from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,6 +24,7 @@ from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 from sqlalchemy import insert
 
 from framework.errors import RaccordError
+from framework.storage import bulk
 from framework.storage.db import Database
 from framework.storage.schema import journal
 
@@ -115,9 +118,17 @@ def masked_errors(binding: Any = None) -> Iterator[None]:
 
 def _redact_pair(pair: str) -> str:
     name = pair.partition("=")[0]
-    if unquote_plus(name).lower() in SECRET_PARAMS:
+    if _is_secret_name(name) if len(name) <= 64 else unquote_plus(name).lower() in SECRET_PARAMS:
         return f"{name}=***"
     return pair
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret_name(name: str) -> bool:
+    # Twice per call (inbound and outbound URL) for each parameter: a call's names
+    # are a handful, the same on every call; the bounds (1,024 names of at most 64
+    # characters) keep a scanner's names from growing it.
+    return unquote_plus(name).lower() in SECRET_PARAMS
 
 
 def record(db: Database, *, direction: str, instance: str, **fields: Any) -> None:
@@ -129,63 +140,90 @@ def record(db: Database, *, direction: str, instance: str, **fields: Any) -> Non
         conn.execute(insert(journal), row)
 
 
-class BatchedJournal:
-    """Journal rows written in batches off the calling thread.
+#: Rows a writer keeps waiting at most. Beyond, a new row is dropped and counted
+#: (``raccord_journal_rows_dropped_total{reason="queue_full"}``) rather than wait: the
+#: journal is a record of calls, never a reason to slow one. ~1 KiB a row: ~20 MiB.
+MAX_QUEUED = 20_000
+#: Rows per write transaction. On SQLite a flush holds the file's single write lock, so
+#: it is written in short transactions (~0.1–0.3 ms each) that a nonce insert of this
+#: or another process can slip between. On both, the writer yields the GIL between two
+#: chunks: turning rows into the driver's tuples is Python work, and a request thread
+#: waiting for the GIL would otherwise wait up to the 5 ms switch interval.
+CHUNK = 100
+DROP_LOG_EVERY = 60.0  # seconds between two "rows dropped" warnings of one writer
 
-    One synchronous insert per call costs ~140–170 µs of SQLAlchemy and SQLite work in
-    the call's critical path (docs/benchmarks/gateway.md, outbound_overhead.md); a call
-    here only queues a dict (~7 µs). A daemon thread writes what accumulated every
-    ``interval`` seconds, or as soon as ``batch`` rows wait, in one transaction;
-    ``flush()`` writes now (tests, ``close()``, process exit). URLs are redacted when
-    queued, so no secret waits in memory. The thread starts on first use: in each
-    gunicorn worker after the fork, not in the master.
+
+class BatchedJournal:
+    """Journal rows written in batches off the calling thread, never blocking it.
+
+    A call only appends a tuple to a bounded in-memory queue (a ``deque``: no lock, no
+    I/O). A daemon thread writes what accumulated every ``interval`` seconds, or as soon
+    as ``batch`` rows wait, through the raw driver (:mod:`framework.storage.bulk`:
+    ``executemany`` on SQLite, ``COPY`` on PostgreSQL) in short transactions. Nothing is
+    shared with the nonce store: no lock, no connection (SQLite's own file lock aside,
+    held one short chunk at a time). ``flush()`` writes now (tests, ``close()``, process
+    exit). URLs are redacted when queued, so no secret waits in memory. The thread starts
+    on first use: in each gunicorn worker after the fork, not in the master.
+
+    When ``max_queued`` rows wait (the database is away or slower than the calls), new
+    rows are dropped and counted, never waited for. What a ``kill -9`` loses: the rows
+    queued since the last flush (at most ``interval`` seconds of calls, or ``batch``
+    rows) and the chunk being written; docs/runtime.md, "The journal's durability".
     """
 
     def __init__(self, db: Database, direction: str, *, interval: float, batch: int,
-                 write_lock: threading.Lock | None = None) -> None:
+                 max_queued: int = MAX_QUEUED) -> None:
         self.db = db
         self.direction = direction
         self.interval = interval
         self.batch = batch
-        self._db_lock = write_lock or threading.Lock()  # SQLite: shared with the nonce store
-        self._queue: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        self.max_queued = max_queued
+        self.chunk = CHUNK
+        self.dropped = 0  # rows given up in this process (queue full or database error)
+        self._rows: deque[tuple[float, dict[str, Any]]] = deque()
         self._wake = threading.Event()
         self._closed = threading.Event()
-        self._flush_lock = threading.Lock()
+        self._flush_lock = threading.Lock()  # this writer's flushes only: never taken by a call
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._next_drop_log = 0.0
         ref = weakref.ref(self)
         atexit.register(lambda: (w := ref()) is not None and w.flush())
 
     def record(self, *, instance: str, **fields: Any) -> None:
-        """Queue one row (``url`` is redacted here)."""
+        """Queue one row (``url`` is redacted here); drop it if the queue is full."""
+        if len(self._rows) >= self.max_queued:
+            self._drop(1, "queue_full", None)
+            return
         if fields.get("url"):
             fields["url"] = redact_url(str(fields["url"]))
-        self._queue.put({"at": dt.datetime.now(dt.UTC), "direction": self.direction, "instance": instance,
-                         **fields})
+        fields["instance"] = instance
+        self._rows.append((time.time(), fields))
         if self._thread is None:
             self._start()
-        if self._queue.qsize() >= self.batch:
+        if len(self._rows) >= self.batch and not self._wake.is_set():
             self._wake.set()
+
+    def pending(self) -> int:
+        """Rows queued and not written yet."""
+        return len(self._rows)
 
     def flush(self) -> int:
         """Write every queued row now; return how many were written."""
         with self._flush_lock:
-            rows: list[dict[str, Any]] = []
-            while True:
-                try:
-                    rows.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            if not rows:
-                return 0
-            try:
-                with self._db_lock, self.db.engine.begin() as conn:
-                    conn.execute(insert(journal), rows)
-            except Exception as exc:  # the journal is a record, not the call: say what was lost
-                log.error("lost %d %s journal rows: %s: %s", len(rows), self.direction, type(exc).__name__, exc)
-                return 0
-            return len(rows)
+            written, todo = 0, len(self._rows)  # what waits now; later rows are the next flush's
+            with bulk.Appender(self.db, journal, _COLUMNS) as appender:
+                while todo > 0 and (rows := self._take(min(self.chunk, todo))):
+                    todo -= len(rows)
+                    try:
+                        appender.append(rows)
+                    except Exception as exc:  # the journal is a record, not the call: say what was lost
+                        self._drop(len(rows), "database_error", exc)
+                        break  # the rest waits for the next flush (the queue is bounded)
+                    written += len(rows)
+                    if todo > 0:
+                        time.sleep(0)  # let the request threads run (see CHUNK)
+            return written
 
     def close(self) -> None:
         self._closed.set()
@@ -194,6 +232,30 @@ class BatchedJournal:
             self._thread.join(timeout=5)
             self._thread = None
         self.flush()
+
+    def _take(self, count: int) -> list[tuple[Any, ...]]:
+        rows = []
+        direction, popleft = self.direction, self._rows.popleft
+        for _ in range(count):
+            try:
+                at, fields = popleft()
+            except IndexError:
+                break
+            rows.append((dt.datetime.fromtimestamp(at, dt.UTC), direction,
+                         *[fields.get(name) for name in _FIELDS]))
+        return rows
+
+    def _drop(self, count: int, reason: str, exc: BaseException | None) -> None:
+        from framework import metrics
+
+        self.dropped += count
+        metrics.journal_dropped(self.direction, reason, count)
+        if exc is not None:
+            log.error("lost %d %s journal rows: %s: %s", count, self.direction, type(exc).__name__, exc)
+        elif (now := time.monotonic()) >= self._next_drop_log:
+            self._next_drop_log = now + DROP_LOG_EVERY
+            log.warning("%s journal queue full (%d rows waiting): new rows are dropped and counted in "
+                        "raccord_journal_rows_dropped_total", self.direction, len(self._rows))
 
     def _start(self) -> None:
         with self._start_lock:
@@ -207,3 +269,9 @@ class BatchedJournal:
             self._wake.wait(self.interval)
             self._wake.clear()
             self.flush()
+
+
+#: The journal's columns after ``at`` and ``direction``, in the order rows are written.
+_FIELDS = ("instance", "profile", "endpoint", "client", "method", "url", "status", "duration_ms",
+           "err_class", "error", "override", "incident")
+_COLUMNS = ("at", "direction", *_FIELDS)

@@ -47,6 +47,9 @@ AUTH_FAILURES = Counter("raccord_auth_failures", "Refused credentials and calls,
                         registry=REGISTRY)
 NONCE_REJECTIONS = Counter("raccord_nonce_rejections", "Publik signatures refused for their nonce, by reason "
                            "(replayed, missing)", ["reason"], registry=REGISTRY)
+JOURNAL_DROPPED = Counter("raccord_journal_rows_dropped", "Journal rows given up, by direction (in, out) and "
+                          "reason (queue_full: the writer's bounded queue was full; database_error: a write "
+                          "failed)", ["direction", "reason"], registry=REGISTRY)
 OVERRIDE_CALLS = Counter("raccord_override_calls", "Inbound calls answered by an override, by override",
                          ["override"], registry=REGISTRY)
 
@@ -68,9 +71,17 @@ def status_class(status: int | None) -> str:
 
 
 def outbound(instance: str, profile: str, status: int | None, seconds: float) -> None:
-    cls = status_class(status)
-    OUTBOUND.labels(instance, profile, cls).inc()
-    OUTBOUND_SECONDS.labels(profile, cls).observe(seconds)
+    # labels() takes a lock and builds tuples on every call (~2 × 10 µs a call under
+    # the profiler): the children are cached, per binding and status class (bounded).
+    key = (instance, profile, status_class(status))
+    children = _OUTBOUND_CHILDREN.get(key)
+    if children is None:
+        children = _OUTBOUND_CHILDREN[key] = (OUTBOUND.labels(*key), OUTBOUND_SECONDS.labels(profile, key[2]))
+    children[0].inc()
+    children[1].observe(seconds)
+
+
+_OUTBOUND_CHILDREN: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
 
 def job_run(job: str, outcome: str, seconds: float) -> None:
@@ -85,6 +96,10 @@ def auth_failure(message: str, status: int) -> None:
     AUTH_FAILURES.labels(reason).inc()
     if reason == "nonce":
         NONCE_REJECTIONS.labels("missing" if "missing" in text or "required" in text else "replayed").inc()
+
+
+def journal_dropped(direction: str, reason: str, count: int) -> None:
+    JOURNAL_DROPPED.labels(direction, reason).inc(count)
 
 
 def override_call(override: str) -> None:

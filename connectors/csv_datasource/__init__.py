@@ -19,7 +19,7 @@ def raccord_register_connectors(register: ConnectorRegister) -> None:
     register.add(CsvDatasource)
 
 
-_READ_WITH = ("path", "encoding", "delimiter", "id_column", "text_column")
+_READ_WITH = ("path", "encoding", "delimiter", "id_column", "text_column", "max_file_bytes")
 
 
 @hookimpl
@@ -54,8 +54,10 @@ def _check_file(binding: Binding, base_dir: str, report: Report, seen: set[tuple
               "a Python codec name, e.g. utf-8 or latin-1")
         return
     try:
-        columns, _ = read_table(Path(resolve_path(base_dir, str(binding.value("path")))),
-                                str(binding.value("delimiter")), encoding)
+        columns, rows = read_table(Path(resolve_path(base_dir, str(binding.value("path")))),
+                                   str(binding.value("delimiter")), encoding, int(binding.value("max_file_bytes")))
+        for _ in rows:  # every line decoded and split, as the first call will; nothing kept
+            pass
     except RaccordError as exc:
         _once(report, seen, binding.setting_path("path"), exc.message, exc.hint)
         return

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from connectors.csv_datasource.reader import column_problem, read_table
+from connectors.csv_datasource.reader import column_problem
+from connectors.csv_datasource.table import Table, shared_table
 from framework import BadRequest, Call, Connector, NotFound, Param, Setting, Unavailable, endpoint, fold
 
 
 class CsvDatasource(Connector):
     """Serve a CSV file as a w.c.s. data source: ``{id, text, …columns}`` items,
     filtered by ``q`` (words in the text) and ``id``, plus named queries declared in
-    configuration (a column filter given a name)."""
+    configuration (a column filter given a name).
+
+    Memory: each file is held once per process, shared by every binding on it, as
+    columns of shared strings (a 47 MB address file: about 155 MiB, for any number of
+    bindings; see connectors/csv_datasource/README.md and docs/benchmarks/csv_memory.md).
+    A FIFO, a device or a file over ``max_file_bytes`` is refused, never read."""
 
     id = "csv_datasource"
     title = "CSV referential"
@@ -26,58 +32,45 @@ class CsvDatasource(Connector):
     encoding = Setting(str, "utf-8", "the file's text encoding")
     queries = Setting(dict, {}, "named queries: { name = { column = value, … } }; "
                       "served by the 'query' endpoint")
-
-    def __init__(self, ctx: Any) -> None:
-        super().__init__(ctx)
-        self._rows: list[dict[str, Any]] | None = None
-        self._folded: dict[int, str] = {}
-        self._mtime = 0.0
-        self._lock = threading.Lock()
+    max_file_bytes = Setting(int, 256 * 1024 * 1024, "largest CSV file read, in bytes (a bigger one, "
+                             "a FIFO or a device is refused, never read)", variability="instance",
+                             min=1, max=4 * 1024 * 1024 * 1024)
 
     def _file(self) -> Path:
         return Path(self.path)  # resolved against instances.toml's directory
 
+    def _load(self) -> Table:
+        """The file's table, shared with every binding on the same file and re-read
+        when the file changes."""
+        table = shared_table(self._file(), self.delimiter, self.encoding, self.text_column,
+                             self.max_file_bytes)
+        if (problem := column_problem(self.id_column, self.text_column, table.columns)) is not None:
+            # `raccord check` reports it; here the file changed since: 503, no path.
+            raise Unavailable(problem[1], hint="run `raccord check`")
+        return table
+
     def rows(self) -> list[dict[str, Any]]:
         """All items, re-read when the file changes."""
-        return self._load()[0]
+        table = self._load()
+        return [table.item(i, self.id_column, self.text_column) for i in range(len(table))]
 
-    def _load(self) -> tuple[list[dict[str, Any]], dict[int, str]]:
-        """Items and their folded texts, as one consistent pair."""
-        file = self._file()
-        try:
-            mtime = file.stat().st_mtime
-        except OSError:
-            mtime = -1.0
-        with self._lock:
-            if self._rows is None or mtime != self._mtime:
-                columns, raw = read_table(file, self.delimiter, self.encoding)
-                if (problem := column_problem(self.id_column, self.text_column, columns)) is not None:
-                    # `raccord check` reports it; here the file changed since: 503, no path.
-                    raise Unavailable(problem[1], hint="run `raccord check`")
-                self._rows = [self._item(r) for r in raw]
-                # Folded once per load, not once per row per call: q filters stay cheap.
-                self._folded = {id(item): fold(str(item["text"])) for item in self._rows}
-                self._mtime = mtime
-            return self._rows, self._folded
-
-    @staticmethod
-    def _filter(rows: list[dict[str, Any]], folded: dict[int, str], call: Call) -> list[dict[str, Any]]:
+    def _answer(self, table: Table, rows: Sequence[int], call: Call) -> list[dict[str, Any]]:
+        """Rows (indices) filtered by the call's id and q, cut to its limit, as items."""
         id_, q, limit = call.params.get("id"), call.params.get("q"), call.params.get("limit")
         if limit is not None and limit < 0:
             raise BadRequest("parameter 'limit' must not be negative")
         if id_:
             wanted = set(id_)  # w.c.s. sends a list as repeated keys: id=57463&id=57480
-            rows = [r for r in rows if str(r["id"]) in wanted]
+            ids = table.column(self.id_column) or []
+            rows = [i for i in rows if ids[i] in wanted]
         if q:
-            words = fold(q).split()
-            rows = [r for r in rows if all(w in folded.get(id(r), "") for w in words)]
-        return rows if limit is None else rows[:limit]
-
-    def _item(self, row: dict[str, str]) -> dict[str, Any]:
-        item: dict[str, Any] = dict(row)
-        item["id"] = row.get(self.id_column, "")
-        item["text"] = row.get(self.text_column, "")
-        return item
+            folded = table.folded
+            for word in fold(q).split():  # every word, accents and case ignored
+                rows = ([i for i, text in enumerate(folded) if word in text] if rows == range(len(table))
+                        else [i for i in rows if word in folded[i]])
+        if limit is not None:
+            rows = rows[:limit]
+        return [table.item(i, self.id_column, self.text_column) for i in rows]
 
     @endpoint(
         # A referential published as a data source, read-only: open by default; a
@@ -92,8 +85,8 @@ class CsvDatasource(Connector):
         datasource=True,
     )
     def data(self, call: Call) -> list[dict[str, Any]]:
-        rows, folded = self._load()
-        return self._filter(rows, folded, call)
+        table = self._load()
+        return self._answer(table, range(len(table)), call)
 
     @endpoint(
         permission="open",
@@ -115,7 +108,10 @@ class CsvDatasource(Connector):
         criteria = queries[name]
         if not isinstance(criteria, dict):
             raise BadRequest(f"query {name!r} is not a table of column = value")
-        rows, folded = self._load()
-        rows = [r for r in rows if all(str(r.get(k, "")) == str(v) for k, v in criteria.items())]
-        return self._filter(rows, folded, call)
+        table = self._load()
+        rows: Sequence[int] = range(len(table))
+        for column, value in criteria.items():
+            cells, wanted = table.column(str(column)), str(value)
+            rows = [i for i in rows if (cells[i] if cells is not None else "") == wanted]
+        return self._answer(table, rows, call)
 

@@ -27,6 +27,8 @@ from typing import Any
 import shapely
 from shapely.geometry import shape
 
+from framework import FileRefused, read_bounded
+
 BORDER_RULES = ("lowest_insee", "triage")
 DEFAULT_TOLERANCE_M = 0.5
 # Degrees are not metres, but at these latitudes a degree is at least ~73 km (longitude
@@ -127,6 +129,7 @@ def hint_text(code_property: str) -> str:
     return f"set boundaries_code_property to the property holding the INSEE code (now {code_property!r})"
 
 
+MAX_BOUNDARIES_BYTES = 128 * 1024 * 1024  # every commune of France, simplified, is well under
 _cache: dict[tuple[str, float, str, str], Boundaries] = {}
 _lock = threading.Lock()
 
@@ -141,7 +144,10 @@ def load(path: Path, code_property: str = "code", name_property: str = "nom") ->
     with _lock:
         if key not in _cache:
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                # A FIFO or a device is refused, never waited on or read without end.
+                data = json.loads(read_bounded(path, MAX_BOUNDARIES_BYTES, f"boundaries file {path.name}"))
+            except FileRefused as exc:
+                raise BoundariesError(exc.message) from None
             except (OSError, ValueError) as exc:
                 raise BoundariesError(f"boundaries file {path.name} is not JSON: {exc}") from None
             _cache[key] = parse(data, code_property, name_property, path.name)

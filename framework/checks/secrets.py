@@ -3,7 +3,10 @@
 An unset environment variable or a missing secret file does not stop ``check`` (the
 service's environment may differ from the admin's shell), but a client or binding
 that needs it will be refused or unavailable: each is a warning at the line where
-the reference is written, naming who needs it — never the value.
+the reference is written, naming who needs it — never the value. A reference to
+something that is not a secret file (a FIFO, a device, a directory, a file over the
+size limit or not UTF-8 text) is an error: the configuration points at the wrong
+thing, and ``serve`` refuses to start on it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Iterator
 
 from framework import SecretRef, Territory, Unavailable, hookimpl
 from framework.config.report import Report
+from framework.errors import FileRefused
 from framework.registry import ConnectorRegistry
 
 _Path = tuple[str, ...]
@@ -25,6 +29,8 @@ def raccord_check(territory: Territory, registry: ConnectorRegistry, report: Rep
     for path, (ref, users) in needed.items():
         try:
             ref.resolve()
+        except FileRefused as exc:
+            report.error(path, exc.message, hint=exc.hint)
         except Unavailable as exc:
             shown = ", ".join(users[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else "")
             report.warning(path, f"{exc.message}: {shown} cannot work without it", hint=exc.hint)

@@ -17,6 +17,7 @@ from framework.config.model import (
     Profile,
     SignatureAuth,
 )
+from framework.config.names import name_problem
 from framework.config.report import Report, did_you_mean
 from framework.config.values import INVALID, check_keys, expect, secret_ref, setting_value
 from framework.registry import ConnectorRegistry
@@ -35,9 +36,8 @@ def parse_instances(table: dict[str, Any], report: Report, registry: ConnectorRe
         if not isinstance(body, dict):
             report.error(path, "an instance must be a table", hint=f"write it as [instances.{name}]")
             continue
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
-            report.error(path, f"instance name {name!r} must be lower-case letters, digits, - or _",
-                         hint="it appears in URLs: /<instance>/<profile>/<endpoint>")
+        if (problem := name_problem("instance", name)) is not None:
+            report.error(path, problem[0], hint=problem[1])
         check_keys(report, path, body, S.INSTANCE)
         instances[name] = _parse_instance(name, body, report, registry, profiles, base_dir, broken)
     _check_topology(instances, report)

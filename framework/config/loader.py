@@ -14,6 +14,7 @@ from typing import Any, Literal, cast
 from framework.config import sections as S
 from framework.config.access import check_access, parse_profile_access
 from framework.config.bindings import build_bindings
+from framework.config.files import read_bounded
 from framework.config.instances import parse_instances
 from framework.config.lines import LineIndex
 from framework.config.model import (
@@ -23,9 +24,14 @@ from framework.config.model import (
     Profile,
     Territory,
 )
+from framework.config.names import name_problem
+from framework.config.nesting import MAX_NESTING, too_deep
 from framework.config.report import Report, did_you_mean
 from framework.config.values import INVALID, check_keys, read_section, setting_value
+from framework.errors import FileRefused
 from framework.registry import ConnectorRegistry
+
+MAX_CONFIG_BYTES = 16 * 1024 * 1024  # a territory of 500 communes is well under 1 MB
 
 
 def load(path: str | Path, registry: ConnectorRegistry) -> tuple[Territory | None, Report]:
@@ -33,7 +39,12 @@ def load(path: str | Path, registry: ConnectorRegistry) -> tuple[Territory | Non
     file = str(path)
     report = Report(file)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_bounded(path, MAX_CONFIG_BYTES, "the configuration",
+                            hint="give the path of instances.toml with --config or RACCORD_CONFIG"
+                            ).decode("utf-8")
+    except FileRefused as exc:
+        report.error((), exc.message, hint=exc.hint)
+        return None, report
     except OSError as exc:
         report.error((), f"cannot read the configuration ({exc.strerror})",
                      hint="give its path with --config or RACCORD_CONFIG")
@@ -41,14 +52,29 @@ def load(path: str | Path, registry: ConnectorRegistry) -> tuple[Territory | Non
     except UnicodeDecodeError:
         report.error((), "the configuration is not UTF-8 text", hint="save it as UTF-8")
         return None, report
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        report.add("error", (), f"TOML syntax: {exc}", hint="fix the syntax at that line",
-                   line=_toml_error_line(exc))
+    raw = _parse_toml(text, report)
+    if raw is None:
         return None, report
     report.lines = LineIndex(text)
     return parse(raw, file, report, registry), report
+
+
+def _parse_toml(text: str, report: Report) -> dict[str, Any] | None:
+    # tomllib recurses once per level of nesting and builds every prefix of a dotted
+    # key: 100,000 brackets are a RecursionError, 100,000 dots gigabytes. Measured first.
+    deep = too_deep(text)
+    if deep is not None:
+        report.add("error", (), deep.message, hint=deep.hint, line=deep.line)
+        return None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        report.add("error", (), f"TOML syntax: {exc}", hint="fix the syntax at that line",
+                   line=_toml_error_line(exc))
+    except RecursionError:  # the scan missed a form of nesting: still one clear error
+        report.error((), "the configuration is nested deeper than Python can parse",
+                     hint=f"keep tables and arrays under {MAX_NESTING} levels deep")
+    return None
 
 
 def _toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
@@ -137,6 +163,8 @@ def _parse_profiles(table: dict[str, Any], report: Report, registry: ConnectorRe
             report.error(path, "a profile must be a table", hint=f"write it as [profiles.{name}]")
             continue
         check_keys(report, path, body, S.PROFILE)
+        if (problem := name_problem("profile", name)) is not None:
+            report.error(path, problem[0], hint=problem[1])
         connector = body.get("connector")
         if not isinstance(connector, str):
             report.error(path, "the profile names no connector", hint='add connector = "<id>"')

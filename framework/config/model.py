@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from framework.access import AccessRule
+from framework.config.files import read_bounded
 from framework.config.lines import LineIndex
 from framework.config.paths import resolve_path
 from framework.declarations import ConnectorInfo, EndpointSpec, JobSpec
-from framework.errors import Unavailable
+from framework.errors import FileRefused, Unavailable
 
 if TYPE_CHECKING:
     from framework.overrides import OverrideBuilder
@@ -52,6 +53,9 @@ def url_credentials(value: str) -> Iterator[str]:
         yield base64.b64encode(pair.encode("latin-1", errors="replace")).decode("ascii")
 
 
+MAX_SECRET_BYTES = 64 * 1024  # a key, a password, a PEM certificate chain: never more
+
+
 @dataclass(frozen=True)
 class SecretRef:
     """A secret by reference: ``{ env = "NAME" }`` or ``{ file = "/path" }``.
@@ -74,16 +78,20 @@ class SecretRef:
             return value
         path = Path(resolve_path(self.base_dir, self.ref))
         try:
-            return path.read_text(encoding="utf-8").strip()
+            # A FIFO, a device or a huge file is refused (FileRefused), never waited on.
+            raw = read_bounded(path, MAX_SECRET_BYTES, f"secret file {self.ref!r}",
+                               hint="point it at a regular file holding the secret, one line of text")
         except OSError as exc:
             # The file as written in instances.toml: a caller never learns a server path.
             raise Unavailable(
                 f"secret file {self.ref!r} cannot be read ({exc.strerror})",
                 hint="create it, readable by the service's user only",
             ) from None
+        try:
+            return raw.decode("utf-8").strip()
         except UnicodeDecodeError:
             # Never echo the bytes: they are (part of) the secret.
-            raise Unavailable(f"secret file {self.ref!r} is not UTF-8 text",
+            raise FileRefused(f"secret file {self.ref!r} is not UTF-8 text",
                               hint="write the secret as one line of UTF-8 text") from None
 
     def available(self) -> bool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
 import re
-from pathlib import Path
+import stat
 from typing import Any
 from urllib.parse import urlsplit
 
+from framework.config.files import kind
 from framework.config.model import SecretRef
 from framework.config.paths import resolve_path
 from framework.config.report import Report
@@ -134,11 +136,12 @@ def url_problem(value: str, allow_http: bool) -> str | None:
 
 def file_problem(value: str, base_dir: str) -> str | None:
     """Why the file named ``value`` cannot be used (the message names it as written)."""
-    resolved = Path(resolve_path(base_dir, value))
-    if not resolved.exists():
+    try:
+        mode = os.stat(resolve_path(base_dir, value)).st_mode
+    except OSError:
         return f"file {value!r} does not exist (relative paths start at instances.toml's directory)"
-    if not resolved.is_file():
-        return f"{value!r} is not a regular file"
+    if not stat.S_ISREG(mode):  # a FIFO would block its reader, /dev/zero never end
+        return f"{value!r} is {kind(mode)}, not a regular file"
     return None
 
 

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pluggy
 from werkzeug.wrappers import Request
@@ -41,11 +39,12 @@ from framework.errors import (
     RaccordError,
     Unauthorized,
 )
-from framework.gateway import envelope, metadata, status_page
+from framework.gateway import envelope, metadata, routes, status_page
 from framework.gateway.auth import Authenticator
 from framework.gateway.envelope import Answer
 from framework.gateway.journaling import InboundJournal
 from framework.gateway.metrics import CONTENT_TYPE, Metrics
+from framework.gateway.query import query_pairs
 from framework.journal import mask_text, masked_traceback
 from framework.storage.db import is_database_error
 from framework.storage.unavailable import database_unavailable
@@ -61,13 +60,12 @@ class Gateway:
     def __init__(self, raccord: Raccord) -> None:
         self.raccord = raccord
         self.territory = raccord.territory
-        # SQLite has a single writer: serialise this process's writes (nonces, journal)
-        # on a lock rather than on SQLite's sleeping busy handler. PostgreSQL needs none.
-        lock = threading.Lock() if raccord.db.is_sqlite else None
-        self.auth = Authenticator(raccord.territory, raccord.db, lock)
+        # The nonce store and the journal share no lock and no connection: a journal
+        # flush never holds up a signed call (framework.gateway.nonces, framework.journal).
+        self.auth = Authenticator(raccord.territory, raccord.db)
         self.metrics = Metrics(raccord)
         self.max_body = raccord.territory.gateway.max_body_bytes
-        self.journal = InboundJournal(raccord.db, write_lock=lock)
+        self.journal = InboundJournal(raccord.db)
 
     # -- WSGI -----------------------------------------------------------------------
 
@@ -125,7 +123,7 @@ class Gateway:
         instance = parts[0]
         if instance not in self.territory.instances:
             raise NotFound(f"unknown instance {instance!r}")
-        if len(parts) == 1 or (len(parts) == 2 and parts[1] == "openapi.json"):
+        if len(parts) == 1 or (len(parts) == 2 and parts[1] == routes.OPENAPI):
             _only(call.method, ("GET", "HEAD"))
             # Documentation is public, but credentials that are given must be valid: a
             # forged or replayed signature is refused here as everywhere.
@@ -187,7 +185,7 @@ class Gateway:
         reader = (lambda: self._body(Request(environ))) if call.method in _BODY_METHODS else None
         data = self.raccord.invoke(
             call.instance, call.profile, spec.name, method=call.method,
-            params=_query_params(environ.get("QUERY_STRING", ""), _list_params(spec)), path=path,
+            params=_query_params(query_pairs(environ), _list_params(spec)), path=path,
             caller=principal, read_body=reader)
         if isinstance(data, Accepted):
             url = f"/{call.instance}/{call.profile}/jobs/{data.job_id}"
@@ -279,17 +277,17 @@ def _list_params(spec: EndpointSpec) -> frozenset[str]:
     return frozenset(p.name for p in spec.params if p.type is list)
 
 
-def _query_params(query: str, lists: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Query parameters, without building a Request for GET calls: the first value wins
-    (as Werkzeug's ``args.to_dict()``), except for parameters declared as lists, which
-    get every value (w.c.s. sends a list as repeated keys: ``id=1&id=2``)."""
+def _query_params(pairs: list[tuple[str, str]], lists: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Query parameters (the pairs the signature check read too), without building a
+    Request for GET calls: the first value wins (as Werkzeug's ``args.to_dict()``),
+    except for parameters declared as lists, which get every value (w.c.s. sends a list
+    as repeated keys: ``id=1&id=2``)."""
     params: dict[str, Any] = {}
-    if query:
-        for key, value in parse_qsl(query, keep_blank_values=True):
-            if key in lists:
-                params.setdefault(key, []).append(value)
-            else:
-                params.setdefault(key, value)
+    for key, value in pairs:
+        if key in lists:
+            params.setdefault(key, []).append(value)
+        else:
+            params.setdefault(key, value)
     return params
 
 
@@ -314,8 +312,10 @@ def _metrics(gw: Gateway) -> Answer:
     return Answer(200, gw.metrics.exposition(), [("Content-Type", CONTENT_TYPE)])
 
 
+# Keyed by framework.gateway.routes, which the configuration reads to refuse instance
+# names these would shadow.
 _SERVICE_ROUTES: dict[str, Callable[[Gateway], Answer]] = {
-    "healthz": _healthz, "readyz": _readyz, "metrics": _metrics,
+    routes.HEALTHZ: _healthz, routes.READYZ: _readyz, routes.METRICS: _metrics,
 }
 
 

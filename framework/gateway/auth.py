@@ -17,15 +17,16 @@ import base64
 import binascii
 import hmac
 import logging
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, MutableMapping
 from functools import partial
+from typing import Any
 
 from framework.access import Principal, reaches
 from framework.config.model import Client, SecretRef, Territory
 from framework.errors import Forbidden, Unauthorized, Unavailable
 from framework.gateway import signature as sig
 from framework.gateway.nonces import NonceStore
+from framework.gateway.query import query_pairs
 from framework.storage.db import Database
 
 log = logging.getLogger("raccord.gateway.auth")
@@ -40,19 +41,22 @@ class Secrets:
         self._values: dict[SecretRef, str | None] = {}
 
     def get(self, ref: SecretRef, what: str) -> str | None:
-        if ref not in self._values:
-            try:
-                value: str | None = ref.resolve()
-            except Unavailable as exc:
-                log.info("%s cannot authenticate: %s", what, exc.describe())
-                value = None
-            if value is not None and not value.strip():
-                # FOO=${FOO} with FOO unset gives "": an HMAC with an empty key or an
-                # empty password is something anyone can produce.
-                log.warning("%s cannot authenticate: its secret %s is empty", what, ref)
-                value = None
-            self._values[ref] = value
-        return self._values[ref]
+        try:
+            return self._values[ref]  # one lookup on every call: hashing a SecretRef is not free
+        except KeyError:
+            pass
+        try:
+            value: str | None = ref.resolve()
+        except Unavailable as exc:
+            log.info("%s cannot authenticate: %s", what, exc.describe())
+            value = None
+        if value is not None and not value.strip():
+            # FOO=${FOO} with FOO unset gives "": an HMAC with an empty key or an
+            # empty password is something anyone can produce.
+            log.warning("%s cannot authenticate: its secret %s is empty", what, ref)
+            value = None
+        self._values[ref] = value
+        return value
 
 
 def missing_secrets(territory: Territory) -> list[str]:
@@ -80,10 +84,10 @@ def _refs(client: Client) -> list[SecretRef]:
 
 
 class Authenticator:
-    def __init__(self, territory: Territory, db: Database, write_lock: threading.Lock | None = None) -> None:
+    def __init__(self, territory: Territory, db: Database) -> None:
         self.territory = territory
         self.window = territory.gateway.signature_window_seconds
-        self.nonces = NonceStore(db, self.window, write_lock)
+        self.nonces = NonceStore(db, self.window)
         self.secrets = Secrets()
         clients = list(_clients(territory.instances.values()))
         self._by_orig: dict[str, list[Client]] = {}
@@ -97,15 +101,15 @@ class Authenticator:
 
     # -- who ------------------------------------------------------------------------
 
-    def authenticate(self, environ: Mapping[str, object], instance: str) -> Principal | None:
+    def authenticate(self, environ: MutableMapping[str, Any], instance: str) -> Principal | None:
         """The caller, or None when no credentials were given (401 if they are wrong).
 
         ``instance`` only picks, among clients sharing a credential, the one allowed
         there; whether the caller may call anything is the access rule's business."""
         query = str(environ.get("QUERY_STRING", ""))
         if sig.is_signed(query):
-            principal = self._signed(query, instance)
-        elif key := str(environ.get(APIKEY_HEADER, "")) or _query_apikey(query):
+            principal = self._signed(query, query_pairs(environ), instance)
+        elif key := str(environ.get(APIKEY_HEADER, "")) or _query_apikey(query, environ):
             principal = self._apikey(key, instance)
         elif (auth := str(environ.get("HTTP_AUTHORIZATION", ""))).lower().startswith("basic "):
             principal = self._basic(auth[6:], instance)
@@ -117,8 +121,8 @@ class Authenticator:
         inst = self.territory.instances.get(instance)
         return inst is not None and reaches(client, inst)
 
-    def _signed(self, query: str, instance: str) -> Principal:
-        parsed = sig.parse(query)
+    def _signed(self, query: str, pairs: list[tuple[str, str]], instance: str) -> Principal:
+        parsed = sig.parse(query, pairs)
         candidates = self._by_orig.get(parsed.orig)
         if not candidates:
             raise Forbidden(f"signature check failed: unknown orig {parsed.orig[:80]!r}")
@@ -193,10 +197,8 @@ class Authenticator:
         return next((c for c in clients if self.allowed(c, instance)), clients[0])
 
 
-def _query_apikey(query: str) -> str:
+def _query_apikey(query: str, environ: MutableMapping[str, Any]) -> str:
     # Passerelle accepts ?apikey=…; the journal redacts it. Cheap test before parsing.
     if "apikey=" not in query:
         return ""
-    from urllib.parse import parse_qsl
-
-    return next((v for k, v in parse_qsl(query) if k == "apikey"), "")
+    return next((v for k, v in query_pairs(environ) if k == "apikey" and v), "")

@@ -4,13 +4,11 @@
 
 from __future__ import annotations
 
-import threading
-
-from framework.journal import BatchedJournal
+from framework.journal import MAX_QUEUED, BatchedJournal
 from framework.storage.db import Database
 
 
 class InboundJournal(BatchedJournal):
     def __init__(self, db: Database, *, interval: float = 0.2, batch: int = 500,
-                 write_lock: threading.Lock | None = None) -> None:
-        super().__init__(db, "in", interval=interval, batch=batch, write_lock=write_lock)
+                 max_queued: int = MAX_QUEUED) -> None:
+        super().__init__(db, "in", interval=interval, batch=batch, max_queued=max_queued)

@@ -5,79 +5,113 @@ A nonce is kept ``2 × window`` seconds after it was seen: a request is only acc
 within ±window of its timestamp, so no replay can be valid later. Expired rows are
 deleted at most once a minute per process, off the common path.
 
-SQLite has a single writer. Its default busy handler sleeps 1, 2, 5, 10… ms when the
-file is locked by another process — long enough to halve the signed-call throughput
-of two gunicorn workers (measured, docs/benchmarks/gateway.md). On SQLite the store
-therefore writes through its own small engine with ``busy_timeout = 0`` and retries
-a locked write itself after 0.1–1 ms of jittered back-off; the threads of one process
-queue on a lock shared with the inbound journal instead of racing on the file lock.
+The insert is the one statement of a signed call, so it runs on a connection of its
+own per thread, in autocommit, outside SQLAlchemy (whose pool checkout, BEGIN and
+COMMIT cost more than the database's own work), and shares nothing with the journal
+writers (no lock, no connection): a journal flush never holds it up.
+
+- PostgreSQL: a prepared ``INSERT … ON CONFLICT DO NOTHING``, one round trip; no row
+  inserted means the nonce was seen (by any machine). A connection the server closed
+  while idle (restart, failover) is noticed before use and replaced.
+- SQLite has a single writer. Its default busy handler sleeps 1, 2, 5, 10… ms when the
+  file is locked by another connection — long enough to halve the signed-call
+  throughput of two gunicorn workers (measured, docs/benchmarks/gateway.md). The store
+  writes with ``busy_timeout = 0`` and retries a locked write itself after 0.05–1 ms of
+  jittered back-off; this store's threads take turns on a lock of its own rather than
+  race on the file lock. A journal flush holds the file lock for one short chunk
+  (framework.journal.CHUNK rows), so that is the longest a nonce waits for it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import random
+import select
 import sqlite3
 import threading
 import time
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, insert
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Engine, create_engine, delete, event
+from sqlalchemy.exc import OperationalError
 
 from framework.errors import Unauthorized, Unavailable
 from framework.storage.db import Database
 from framework.storage.schema import nonces
 
 _SQLITE_INSERT = "INSERT INTO nonces (orig, nonce, seen_at) VALUES (?, ?, ?)"
+_PG_INSERT = "INSERT INTO nonces (orig, nonce, seen_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+_REPLAYED = "signature check failed: nonce already used (replayed request)"
 MAX_WAIT = 5.0  # seconds a nonce write may wait for the database before a 503
 
 
 class NonceStore:
     CLEANUP_EVERY = 60.0
 
-    def __init__(self, db: Database, window: int, write_lock: threading.Lock | None = None) -> None:
+    def __init__(self, db: Database, window: int) -> None:
         self.db = db
         self.keep = dt.timedelta(seconds=2 * window)
         self._next_cleanup = 0.0
         self._cleanup_lock = threading.Lock()
-        # Only SQLite needs writes serialised (the gateway passes a lock for it).
-        self._write_lock: AbstractContextManager[Any] = write_lock or nullcontext()
+        # SQLite: this store's threads take turns (a lock of its own, shared with nothing).
+        self._sqlite_turn = threading.Lock()
         self._engine: Engine = _fail_fast_engine(db) if db.is_sqlite else db.engine
         self._local = threading.local()
-        self._raw_lock = threading.Lock()
-        self._raw_conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._conns: list[Any] = []
 
     def remember(self, orig: str, nonce: str) -> None:
         """Record ``nonce`` for ``orig``; raise Unauthorized if it was already seen."""
         now = dt.datetime.now(dt.UTC)
-        try:
-            if self.db.is_sqlite:
-                self.db.check_file()  # a deleted file would forget every nonce: refuse (503)
-                self._write_sqlite(orig, nonce, now)
-            else:
-                self._write(lambda conn: conn.execute(insert(nonces),
-                                                      {"orig": orig, "nonce": nonce, "seen_at": now}))
-        except IntegrityError:
-            raise Unauthorized("signature check failed: nonce already used (replayed request)") from None
+        if self.db.is_sqlite:
+            self.db.check_file()  # a deleted file would forget every nonce: refuse (503)
+            self._write_sqlite(orig, nonce, now)
+        else:
+            self._write_postgres(orig, nonce, now)
         self._maybe_cleanup(now)
 
+    def _write_postgres(self, orig: str, nonce: str, now: dt.datetime) -> None:
+        conn = self._pg()
+        try:
+            inserted = conn.execute(_PG_INSERT, (orig, nonce, now), prepare=True).rowcount
+        except BaseException:
+            self._discard(conn)  # broken or mid-error: the next call opens a fresh one
+            raise
+        if inserted == 0:
+            raise Unauthorized(_REPLAYED)
+
+    def _pg(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and (self._local.pid != os.getpid() or not _idle_and_open(conn)):
+            self._discard(conn)
+            conn = None
+        if conn is None:
+            # The engine's own connect arguments (timeouts, statement_timeout), detached
+            # from its pool: held by this thread for good, not taken from the calls' pool.
+            proxied = self.db.engine.raw_connection()
+            proxied.detach()
+            conn = proxied.dbapi_connection
+            assert conn is not None
+            conn.rollback()  # the pool's ping may have opened a transaction
+            conn.autocommit = True
+            self._keep(conn)
+        return conn
+
     def _write_sqlite(self, orig: str, nonce: str, now: dt.datetime) -> None:
-        # The one statement of a signed call, on SQLite through a per-thread driver
-        # connection in autocommit mode: SQLAlchemy's pool checkout, BEGIN and COMMIT
-        # cost more than SQLite's own work (~85 µs against ~30 µs, measured).
-        # seen_at is written in the format SQLAlchemy's DateTime uses there.
-        row = (orig, nonce, now.strftime("%Y-%m-%d %H:%M:%S.%f"))
+        # seen_at is written in the format SQLAlchemy's DateTime uses there
+        # ("%Y-%m-%d %H:%M:%S.%f"; isoformat is 2× faster than strftime).
+        row = (orig, nonce, now.isoformat(" ", "microseconds")[:26])
         deadline = time.monotonic() + MAX_WAIT
         delay = 0.0001
         while True:
             try:
-                with self._write_lock:
-                    self._raw().execute(_SQLITE_INSERT, row)
+                with self._sqlite_turn:
+                    self._sqlite().execute(_SQLITE_INSERT, row)
                 return
-            except sqlite3.IntegrityError as exc:
-                raise IntegrityError(_SQLITE_INSERT, None, exc) from None
+            except sqlite3.IntegrityError:
+                raise Unauthorized(_REPLAYED) from None
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
@@ -86,17 +120,28 @@ class NonceStore:
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.001)
 
-    def _raw(self) -> sqlite3.Connection:
+    def _sqlite(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or self._local.pid != os.getpid():
             path = self.db.engine.url.database or ""
             conn = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA busy_timeout=0")
             conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-            with self._raw_lock:
-                self._raw_conns.append(conn)
+            self._keep(conn)
         return conn
+
+    def _keep(self, conn: Any) -> None:
+        self._local.conn, self._local.pid = conn, os.getpid()
+        with self._conns_lock:
+            self._conns.append(conn)
+
+    def _discard(self, conn: Any) -> None:
+        self._local.conn = None
+        with self._conns_lock:
+            if conn in self._conns:
+                self._conns.remove(conn)
+        with contextlib.suppress(Exception):  # already broken: nothing to release
+            conn.close()
 
     def cleanup(self, now: dt.datetime | None = None) -> int:
         """Delete expired nonces; return how many."""
@@ -105,10 +150,10 @@ class NonceStore:
         return int(result.rowcount or 0)
 
     def close(self) -> None:
-        with self._raw_lock:
-            for conn in self._raw_conns:
-                conn.close()
-            self._raw_conns.clear()
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()
         if self._engine is not self.db.engine:
             self._engine.dispose()
 
@@ -117,7 +162,7 @@ class NonceStore:
         delay = 0.0001
         while True:
             try:
-                with self._write_lock, self._engine.begin() as conn:
+                with self._engine.begin() as conn:
                     return statement(conn)
             except OperationalError as exc:
                 if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
@@ -149,3 +194,16 @@ def _pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=0")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _idle_and_open(conn: Any) -> bool:
+    """Is this autocommit PostgreSQL connection usable without a round trip? An idle
+    connection has nothing to read: data waiting (or EOF) means the server is closing
+    it (restart, failover, idle timeout), which the pool's pre-ping would have caught."""
+    if conn.closed or conn.broken:
+        return False
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable

@@ -59,8 +59,11 @@ def is_signed(query: str) -> bool:
     return query.startswith("signature=") or "&signature=" in query
 
 
-def parse(query: str) -> SignedQuery:
-    """Split a raw query string into what was signed and the signature (401 if malformed)."""
+def parse(query: str, pairs: Sequence[tuple[str, str]] | None = None) -> SignedQuery:
+    """Split a raw query string into what was signed and the signature (401 if malformed).
+
+    ``pairs``: the whole query already parsed (``parse_qsl``, blank values kept), to
+    reuse rather than parse the signed part again."""
     if query.startswith("signature="):
         raise Unauthorized("signature check failed: nothing was signed before the signature parameter")
     message, _, rest = query.partition("&signature=")
@@ -68,8 +71,11 @@ def parse(query: str) -> SignedQuery:
         # Parameters after the signature are not covered by the HMAC.
         raise Unauthorized("signature check failed: signature must be the last parameter "
                            "(parameters after it are not covered by the signature)")
+    # The signature is the last parameter and alone after "&signature=": the signed
+    # part's pairs are the query's, but the last one.
+    signed = pairs[:-1] if pairs and pairs[-1][0] == "signature" else parse_qsl(message, keep_blank_values=True)
     fields: dict[str, str] = {}
-    for key, value in parse_qsl(message, keep_blank_values=True):
+    for key, value in signed:
         if key in _AUTH_PARAMS:
             if key in fields:
                 raise Unauthorized(f"signature check failed: parameter {key!r} appears twice")

@@ -27,13 +27,14 @@ from urllib.parse import parse_qs
 
 from framework.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, Unauthorized
 from framework.gateway.envelope import Answer
+from framework.gateway.routes import STATUS_PAGE
 
 if TYPE_CHECKING:
     from framework.access import Principal
     from framework.gateway.app import Gateway
 
 ADMIN_PERMISSION = "can_admin"
-PREFIX = "_status"
+PREFIX = STATUS_PAGE
 HTML = "text/html; charset=utf-8"
 _SECURITY = [("Content-Security-Policy", "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; "
                                          "form-action 'self'; frame-ancestors 'none'"),

@@ -3,7 +3,8 @@ exist, or the mapping is a promise nobody keeps.
 
 Citations are written ``tests/path/test_x.py::test_name``, ``test_x.py::test_name`` (the
 file's name, unique under tests/), ``::test_name`` or ``…test_name`` / ``…name`` (a test of
-the file cited just before on its line), and ``test_x.py[param, …]`` (the file's parametrised cases);
+the file cited just before on its line; ``…part…``: a test whose name contains it), and
+``test_x.py[param, …]`` (the file's parametrised cases);
 ``bench/x.py`` and ``tests/…`` paths must exist too."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 DOC = ROOT / "docs" / "SECURITY.md"
-_CITATION = re.compile(r"(?P<file>(?:tests/[\w/]+/)?test_\w+\.py)?(?:::|…)(?P<name>\w+)"
+_CITATION = re.compile(r"(?P<file>(?:tests/[\w/]+/)?test_\w+\.py)?(?:::|…)(?P<name>\w+)(?P<partial>…)?"
                        r"|(?P<alone>(?:tests|bench)/[\w/.]+\.py|\btest_\w+\.py)")
 
 
@@ -42,9 +43,17 @@ def _resolve(cited: str) -> Path | None:
     return candidates[0] if len(candidates) == 1 else None
 
 
+def _cites(name: str, defined: frozenset[str]) -> bool:
+    """``name`` is defined (``a_name`` may stand for ``test_a_name``; ``part…`` for any
+    name containing ``part``)."""
+    if name.endswith("…"):
+        return any(name[:-1] in d for d in defined)
+    return bool({name, f"test_{name}"} & defined)
+
+
 def citations(text: str) -> list[tuple[str, str | None]]:
     """(file, test name or None) of every citation, in order; a bare ``::name`` takes the
-    file cited last on its line."""
+    file cited last on its line; ``…part_of_a_name…`` is kept as ``part_of_a_name…``."""
     found: list[tuple[str, str | None]] = []
     for line in text.splitlines():
         current = ""
@@ -55,7 +64,7 @@ def citations(text: str) -> list[tuple[str, str | None]]:
                     current = m.group("alone")
                 continue
             current = m.group("file") or current
-            found.append((current, m.group("name")))
+            found.append((current, m.group("name") + (m.group("partial") or "")))
     return found
 
 
@@ -67,7 +76,7 @@ def test_every_test_cited_exists() -> None:
         path = _resolve(file) if file else None
         if path is None:
             missing.append(f"{file or '(no file)'}::{name}" if name else file)
-        elif name is not None and not {name, f"test_{name}"} & _defined(path):  # "…a_name": test_a_name
+        elif name is not None and not _cites(name, _defined(path)):
             missing.append(f"{file}::{name}")
     assert missing == []
 

@@ -124,3 +124,18 @@ def test_communes_missing_from_the_boundaries_are_a_warning(tmp_path: Path) -> N
     text = BASE.format(**(GOOD | {"boundaries": geojson})).replace('insee = ["57480"]', 'insee = ["75056"]')
     found = [f.message for f in check_text(text, tmp_path).findings]
     assert "no boundary for commune(s) 75056: their points go to triage" in found
+
+
+def test_a_fifo_or_a_device_as_boundaries_is_an_error_never_a_hang(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    os.mkfifo(tmp_path / "fifo.geojson")
+    found: list[list[str]] = []
+    worker = threading.Thread(target=lambda: found.append(messages(tmp_path, boundaries="fifo.geojson")),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "check hangs on a FIFO"
+    assert any("boundaries file fifo.geojson is a named pipe (FIFO), not a regular file" in m for m in found[0])
+    assert any("is a character device" in m for m in messages(tmp_path, boundaries="/dev/zero"))
