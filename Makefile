@@ -34,7 +34,8 @@ check: venv
 	$(BIN)/raccord --config instances.toml check
 
 bench: venv  ## every benchmark; each writes its table under docs/benchmarks/
-	for b in check_territory csv_memory dispatch gateway outbound_overhead queue_throughput scheduler_spread serve_faults soap_memory; do \
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	for b in check_territory csv_memory dispatch gateway outbound_overhead queue_throughput scheduler_spread serve_faults soap_memory startup; do \
 	  $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:

@@ -45,6 +45,13 @@ def territory(n: int) -> str:
     return "\n".join(out)
 
 
+def write_data(directory: Path) -> None:
+    """The CSV files the generated territory's csv_datasource profiles read (check opens them)."""
+    (directory / "communes.csv").write_text("insee,name\n57463,Metz\n57751,Woippy\n", encoding="utf-8")
+    for name in ("equipements.csv", "quartiers.csv"):
+        (directory / name).write_text("id,text\n1,Piscine\n2,Stade\n", encoding="utf-8")
+
+
 def run_check(config: Path) -> tuple[float, float]:
     exe = Path(sys.executable).parent / "raccord"
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -66,6 +73,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "instances.toml"
         config.write_text(territory(args.instances), encoding="utf-8")
+        write_data(Path(tmp))
         size = config.stat().st_size
         runs = [run_check(config) for _ in range(args.rounds)]
     times = [t for t, _ in runs]

@@ -1,16 +1,26 @@
-"""Gateway throughput and added latency, side by side with calling the same local
-fake upstream directly, in one run (the machine is shared: compare ratios).
+"""raccord's gateway against hand-written proxies, side by side, in one interleaved run.
 
-    .venv/bin/python bench/gateway.py [--calls 2000] [--rounds 3] [--seconds 5]
+    .venv/bin/python bench/gateway.py [--rounds 12] [--quick] [--out docs/benchmarks/gateway.md]
 
-Processes: a fake upstream (keep-alive HTTP/1.1, static JSON) in its own process;
-the gateway under its real server (gunicorn, 2 gthread workers) in front of it with a
-bench connector whose endpoint GETs the upstream through the binding's HTTP client.
-Latency: sequential keep-alive calls (http.client) — direct, through the gateway
-unsigned, through the gateway with a Publik signature (nonce stored, journal row
-written). Throughput: wrk -t2 -c20 (signed URLs pre-generated, one nonce each),
-or a multi-process Python generator when wrk is missing.
-Writes docs/benchmarks/gateway.md.
+Servers, all on 127.0.0.1, each in its own process group:
+- upstream: nginx (one worker) answering a 306-byte JSON with ``return 200``; the same
+  nginx also proxies to itself with upstream keep-alive (the floor of any proxy);
+- (c) bench/anchors/proxy.py: a Flask route doing ``session.get(upstream).content``
+  with a module-level requests.Session, under gunicorn gthread -w 2 --threads 4;
+- (d) bench/anchors/signed_proxy.py: (c) + a Publik signature check + one autocommit
+  SQLite (WAL) insert of the nonce per call;
+- raccord: ``raccord serve --role gateway`` (2 workers × 4 threads) with the connector
+  of bench/gateway_connector.py: an open endpoint and a signed one, each doing
+  ``self.http.get_json(upstream)``.
+
+Every round measures every path, in an order rotated from round to round (load from
+other work on the machine then hits every path alike): sequential keep-alive latency
+with raw http.client (warm-up, then ``--calls`` calls per path, the paths taking turns
+by blocks of 50 calls; signed URLs pre-generated, each with its own nonce), then
+throughput with ``wrk -t2 -c20`` (signed URLs pre-generated, unique nonces, cycled by a
+Lua script). *Added* latency is a path's percentile minus
+the upstream's own (called directly) in the same round. The report gives medians of
+the per-round ratios against the targets of issue #14, and the absolute figures.
 """
 
 from __future__ import annotations
@@ -21,113 +31,134 @@ import datetime as dt
 import hashlib
 import hmac
 import http.client
-import multiprocessing
+import json
 import os
+import re
 import secrets
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from framework import Call, Connector, Setting, endpoint, hookimpl  # noqa: E402
-from framework.registry import ConnectorRegister  # noqa: E402
-
-BODY = b'{"ok": true, "items": [1, 2, 3]}'
+ANCHORS = ROOT / "bench" / "anchors"
+DOC = ROOT / "docs" / "benchmarks" / "gateway.md"
 SECRET = "bench-shared-secret"
 ORIG = "wcs.bench.test"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
 
-# -- the bench connector (imported by the gateway workers as plugin bench.gateway) ----------
-
-class BenchEcho(Connector):
-    """Forwards to the fake upstream."""
-
-    id = "bench_echo"
-    title = "bench"
-    url = Setting(str, description="upstream base URL", variability="instance")
-
-    @endpoint(permission="open", description="GET the upstream's JSON.")
-    def echo(self, call: Call) -> Any:
-        return self.http.get_json(f"{self.settings.url}/json")
-
-    @endpoint(permission="call", description="Same, for signed clients only.")
-    def signed(self, call: Call) -> Any:
-        return self.http.get_json(f"{self.settings.url}/json")
+def body_306() -> str:
+    """A 306-byte JSON document (what the issue's measurements used), nginx-quotable."""
+    doc = {"id": 1234, "name": "Place de la Comédie", "status": "open", "items": list(range(10)),
+           "address": {"street": "1 rue des Récollets", "postcode": "57000", "city": "Metz"}, "pad": ""}
+    raw = json.dumps(doc, ensure_ascii=False)
+    doc["pad"] = "x" * (306 - len(raw.encode()))
+    text = json.dumps(doc, ensure_ascii=False)
+    assert len(text.encode()) == 306 and "'" not in text and "$" not in text and "\\" not in text
+    return text
 
 
-@hookimpl
-def raccord_register_connectors(register: ConnectorRegister) -> None:
-    register.add(BenchEcho)
-
-
-# -- fake upstream ---------------------------------------------------------------------------
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm
-    # meets the client's delayed ACK and every call waits 40 ms.
-    disable_nagle_algorithm = True
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(BODY)))
-        self.end_headers()
-        self.wfile.write(BODY)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def run_upstream(port: int) -> None:
-    ThreadingHTTPServer.daemon_threads = True
-    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
-
-
-# -- helpers ---------------------------------------------------------------------------------
+# -- processes ---------------------------------------------------------------------------------
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def sign(query: str, nonce: bool = True) -> str:
-    """The recipe of PUBLIK-SIGNATURE.md (independent of framework.gateway)."""
-    ts = urllib.parse.quote(dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    message = f"{query}&algo=sha256&timestamp={ts}"
-    if nonce:
-        message += f"&nonce={secrets.token_hex(16)}"
-    digest = hmac.new(SECRET.encode(), message.encode(), hashlib.sha256).digest()
-    return f"{message}&signature={urllib.parse.quote(base64.b64encode(digest).decode(), safe='')}"
+def get(port: int, path: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
 
 
-def wait_ready(port: int, path: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+@contextmanager
+def server(name: str, cmd: Sequence[str], env: dict[str, str], log: Path, port: int,
+           ready: Callable[[], bool], timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``cmd`` in its own process group until the block ends; wait until ``ready()``."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", path)
-            if conn.getresponse().status == 200:
-                conn.close()
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"port {port} did not become ready")
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    raise SystemExit(f"{name} exited ({proc.returncode}) before answering:\n"
+                                     + log.read_text(errors="replace")[-3000:])
+                try:
+                    if ready():
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{name} did not answer on port {port} within {timeout:.0f} s")
+                time.sleep(0.1)
+            yield proc
+        finally:
+            stop_group(proc)
 
 
-def config(upstream: int, tmp: Path) -> Path:
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group we started (gunicorn's master and its workers), then SIGKILL."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+        except ProcessLookupError:
+            pass
+
+
+def nginx_conf(prefix: Path, up: int, proxy: int) -> Path:
+    for sub in ("logs", "temp"):
+        (prefix / sub).mkdir(parents=True, exist_ok=True)
+    temp = prefix / "temp"
+    user = "user root;\n" if os.geteuid() == 0 else ""  # as root, workers would be nobody
+    conf = prefix / "nginx.conf"
+    conf.write_text(f"""{user}worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    keepalive_requests 10000000;
+    keepalive_timeout 75s;
+    upstream self {{ server 127.0.0.1:{up}; keepalive 32; }}
+    server {{
+        listen 127.0.0.1:{up};
+        location = /json {{ default_type application/json; return 200 '{body_306()}'; }}
+    }}
+    server {{
+        listen 127.0.0.1:{proxy};
+        location / {{ proxy_pass http://self; proxy_http_version 1.1; proxy_set_header Connection ""; }}
+    }}
+}}
+""", encoding="utf-8")
+    return conf
+
+
+def raccord_config(tmp: Path, upstream: str) -> Path:
     path = tmp / "instances.toml"
     path.write_text(f"""
 [territory]
@@ -140,267 +171,386 @@ connector = "bench_echo"
 profiles = ["echo"]
 
 [instances.bench.settings.echo]
-url = "http://127.0.0.1:{upstream}"
+url = "{upstream}"
 
 [instances.bench.clients.wcs]
 signature = {{ orig = "{ORIG}", secret = {{ env = "BENCH_WCS_SECRET" }} }}
-permissions = ["call"]
-
-[instances.bench.clients.nononce]
-signature = {{ orig = "nononce.bench.test", secret = {{ env = "BENCH_WCS_SECRET" }}, nonce = "optional" }}
 permissions = ["call"]
 """, encoding="utf-8")
     return path
 
 
-# -- latency ---------------------------------------------------------------------------------
-
-def sequential(port: int, paths: list[str]) -> tuple[float, float]:
-    """p50, p99 in µs of sequential keep-alive GETs (each path once, in order)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port)
-    times = []
-    for path in paths:
-        t0 = time.perf_counter()
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        data = resp.read()
-        times.append(time.perf_counter() - t0)
-        if resp.status != 200:
-            raise SystemExit(f"GET {path[:80]} answered {resp.status}: {data[:300]!r}")
-    conn.close()
-    times.sort()
-    return times[len(times) // 2] * 1e6, times[int(len(times) * 0.99)] * 1e6
+def gunicorn(app: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "2", "--threads", "4",
+            "--keep-alive", "5", "--no-control-socket", "-b", f"127.0.0.1:{port}", "--chdir", str(ANCHORS), app]
 
 
-def sequential_requests(port: int, n: int) -> tuple[float, float]:
-    import requests
+# -- the client side ---------------------------------------------------------------------------
 
-    s = requests.Session()
-    s.trust_env = False
-    times = []
-    url = f"http://127.0.0.1:{port}/json"
-    for _ in range(n):
-        t0 = time.perf_counter()
-        s.get(url, timeout=5).json()
-        times.append(time.perf_counter() - t0)
-    s.close()
-    times.sort()
-    return times[len(times) // 2] * 1e6, times[int(len(times) * 0.99)] * 1e6
+def sign(query: str) -> str:
+    """PUBLIK-SIGNATURE.md's recipe, written independently of framework.gateway."""
+    ts = urllib.parse.quote(dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    message = f"{query}&algo=sha256&timestamp={ts}&nonce={secrets.token_hex(16)}"
+    digest = hmac.new(SECRET.encode(), message.encode(), hashlib.sha256).digest()
+    return f"{message}&signature={urllib.parse.quote(base64.b64encode(digest).decode(), safe='')}"
 
 
-# -- throughput ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Target:
+    key: str
+    label: str
+    port: int
+    path: str
+    signed: bool = False
 
-WRK_SCRIPT = """
-local paths = {}
+    def paths(self, n: int) -> list[str]:
+        if not self.signed:
+            return [self.path] * n
+        return [f"{self.path}?{sign(f'orig={ORIG}')}" for _ in range(n)]
+
+
+BLOCK = 50  # calls to one path before moving to the next (latency phase)
+
+
+def sequential(order: Sequence[Target], warmup: int, calls: int) -> dict[str, list[float]]:
+    """Latencies in µs of ``calls`` sequential keep-alive GETs per path, after ``warmup``.
+
+    One connection per path; the paths take turns by blocks of BLOCK calls, so that a
+    burst of load from other work on the machine hits every path alike. Signed URLs are
+    generated per block, just before use (the ±30 s window), outside the timed calls."""
+    conns = {t.key: http.client.HTTPConnection("127.0.0.1", t.port, timeout=30) for t in order}
+    times: dict[str, list[float]] = {t.key: [] for t in order}
+
+    def call(t: Target, n: int, keep: bool) -> None:
+        conn = conns[t.key]
+        for path in t.paths(n):
+            t0 = time.perf_counter()
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            data = resp.read()
+            elapsed = time.perf_counter() - t0
+            if resp.status != 200:
+                raise SystemExit(f"{t.label}: GET {path[:60]}… answered {resp.status}: {data[:300]!r}")
+            if keep:
+                times[t.key].append(elapsed * 1e6)
+
+    try:
+        for t in order:
+            call(t, warmup, keep=False)
+        for start in range(0, calls, BLOCK):
+            for t in order:
+                call(t, min(BLOCK, calls - start), keep=True)
+    finally:
+        for conn in conns.values():
+            conn.close()
+    return {k: sorted(v) for k, v in times.items()}
+
+
+def check_refusals(target: Target) -> None:
+    """A signed path must refuse a tampered URL and a replayed one, or it is not measuring a check."""
+    url = target.paths(1)[0]
+    tampered = url.replace("&algo=", "&x=1&algo=", 1)  # one more parameter under the signature
+    if (status := get(target.port, tampered)[0]) not in (401, 403):
+        raise SystemExit(f"{target.label} answered {status} to a tampered signed URL")
+    if (status := get(target.port, url)[0]) != 200:
+        raise SystemExit(f"{target.label} answered {status} to a correctly signed URL")
+    if (status := get(target.port, url)[0]) not in (401, 403):
+        raise SystemExit(f"{target.label} answered {status} to a replayed signed URL")
+
+
+def pct(sorted_values: Sequence[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * q))]
+
+
+WRK_LUA = """
+-- Cycles through the request paths of a file; each wrk thread takes every other line,
+-- so that no signed URL (nonce) is sent twice unless the file runs out.
 local counter = 0
--- "id" is a global set per thread by setup(): each thread takes every other URL,
--- so no nonce is sent twice.
 function setup(thread)
   thread:set("id", counter)
   counter = counter + 1
 end
 function init(args)
-  local file = args[1]
-  local nthreads = tonumber(args[2])
+  paths = {}
   local i = 0
-  for line in io.lines(file) do
-    if i % nthreads == id then paths[#paths + 1] = line end
+  for line in io.lines(args[1]) do
+    if i % tonumber(args[2]) == id then paths[#paths + 1] = line end
     i = i + 1
   end
+  if #paths == 0 then paths[1] = "/" end
   n = 0
 end
 function request()
   n = n + 1
-  return wrk.format("GET", paths[n])
+  return wrk.format("GET", paths[(n - 1) % #paths + 1])
 end
 """
 
 
-def wrk(port: int, path: str, seconds: int, urls: Path | None, tmp: Path) -> tuple[float, int]:
-    """requests/s and non-2xx count."""
-    cmd = ["wrk", "-t2", "-c20", f"-d{seconds}s", "--latency"]
-    if urls is not None:
-        script = tmp / "signed.lua"
-        script.write_text(WRK_SCRIPT, encoding="utf-8")
-        cmd += ["-s", str(script), f"http://127.0.0.1:{port}{path}", "--", str(urls), "2"]
-    else:
-        cmd.append(f"http://127.0.0.1:{port}{path}")
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+def wrk(target: Target, seconds: float, tmp: Path) -> tuple[float, int]:
+    """Requests/s and the count of non-2xx answers and socket errors."""
+    script = tmp / "paths.lua"
+    if not script.exists():
+        script.write_text(WRK_LUA, encoding="utf-8")
+    urls = tmp / "paths.txt"
+    # Signed: more URLs than any of these servers answers in the run on 2 cores. Open: one
+    # line per wrk thread.
+    urls.write_text("\n".join(target.paths(int(12000 * seconds) if target.signed else 2)), encoding="utf-8")
+    cmd = [WRK, "-t2", "-c20", f"-d{seconds:g}s", "-s", str(script), f"http://127.0.0.1:{target.port}/",
+           "--", str(urls), "2"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     rps = float(next(x for x in out.splitlines() if x.startswith("Requests/sec:")).split()[1])
-    bad = next((int(x.split()[-1]) for x in out.splitlines() if "Non-2xx" in x), 0)
+    bad = sum(int(x.split()[-1]) for x in out.splitlines() if "Non-2xx" in x)
+    for line in out.splitlines():
+        if "Socket errors" in line:  # "connect 0, read 0, write 0, timeout 0"
+            bad += sum(int(part.split()[-1]) for part in line.split(":", 1)[1].split(","))
     return rps, bad
 
 
-def _pyload(port: int, paths: list[str], deadline: float, out: Any) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port)
-    done = bad = 0
-    for path in paths:
-        if time.monotonic() > deadline:
-            break
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        resp.read()
-        done += 1
-        bad += resp.status != 200
-    out.put((done, bad))
+# -- the run -----------------------------------------------------------------------------------
+
+@dataclass
+class Sample:
+    p50: float
+    p99: float
+    rps: float = 0.0
+    bad: int = 0
 
 
-def pyload(port: int, paths: list[str], seconds: int, procs: int = 4) -> tuple[float, int]:
-    ctx = multiprocessing.get_context("fork")
-    out = ctx.Queue()
-    start = time.monotonic()
-    workers = [ctx.Process(target=_pyload, args=(port, paths[i::procs], start + seconds, out))
-               for i in range(procs)]
-    for w in workers:
-        w.start()
-    results = [out.get() for _ in workers]
-    for w in workers:
-        w.join()
-    elapsed = time.monotonic() - start
-    return sum(r[0] for r in results) / elapsed, sum(r[1] for r in results)
+@dataclass
+class Results:
+    rounds: list[dict[str, Sample]] = field(default_factory=list)
 
 
-# -- main ------------------------------------------------------------------------------------
+def measure(targets: list[Target], args: argparse.Namespace, tmp: Path) -> Results:
+    results = Results()
+    for r in range(args.rounds):
+        order = targets[r % len(targets):] + targets[:r % len(targets)]
+        row: dict[str, Sample] = {}
+        lat = sequential(order, args.warmup, args.calls)
+        for t in order:
+            row[t.key] = Sample(pct(lat[t.key], 0.50), pct(lat[t.key], 0.99))
+        for t in order:
+            row[t.key].rps, row[t.key].bad = wrk(t, args.seconds, tmp)
+        results.rounds.append(row)
+        print(f"round {r + 1}/{args.rounds} (load {os.getloadavg()[0]:.1f}): " + ", ".join(
+            f"{k} {s.p50:.0f}/{s.p99:.0f} µs {s.rps:,.0f}/s" for k, s in row.items()), flush=True)
+    return results
+
+
+#: (label, numerator, denominator, what, target, higher is better)
+RATIOS: list[tuple[str, str, str, str, float, bool]] = [
+    ("added p50, raccord open / (c)", "open", "c", "p50", 0.55, False),
+    ("added p50, raccord signed / (d)", "signed", "d", "p50", 0.55, False),
+    ("added p99, raccord open / (c)", "open", "c", "p99", 1.0, False),
+    ("added p99, raccord signed / (c)", "signed", "c", "p99", 1.0, False),
+    ("req/s, raccord open / (c)", "open", "c", "rps", 1.5, True),
+    ("req/s, raccord signed / (d)", "signed", "d", "rps", 1.5, True),
+    ("req/s, raccord signed / raccord open", "signed", "open", "rps", 0.9, True),
+]
+INFO_RATIOS: list[tuple[str, str, str, str]] = [
+    ("added p50, raccord signed / (c)", "signed", "c", "p50"),
+    ("added p50, (d) / (c)", "d", "c", "p50"),
+    ("req/s, raccord signed / (c)", "signed", "c", "rps"),
+    ("req/s, (d) / (c)", "d", "c", "rps"),
+]
+
+
+def value(row: dict[str, Sample], key: str, what: str) -> float:
+    s = row[key]
+    if what == "rps":
+        return s.rps
+    direct = row["direct"]
+    return s.p50 - direct.p50 if what == "p50" else s.p99 - direct.p99
+
+
+def ratio(results: Results, num: str, den: str, what: str) -> tuple[float, float, float, int]:
+    """Median, min and max over the rounds of the per-round ratio, and how many rounds
+    were left out: those where the denominator's added latency was not positive (a
+    spike of the direct call's p99 larger than the path's own makes the ratio meaningless)."""
+    per_round = [value(r, num, what) / value(r, den, what) for r in results.rounds if value(r, den, what) > 0]
+    if not per_round:
+        return float("nan"), float("nan"), float("nan"), len(results.rounds)
+    return statistics.median(per_round), min(per_round), max(per_round), len(results.rounds) - len(per_round)
+
+
+def dropped(skipped: int) -> str:
+    return f" ({skipped} round{'s' * (skipped > 1)} left out: denominator ≤ 0)" if skipped else ""
+
+
+def report(results: Results, targets: list[Target], args: argparse.Namespace, load: tuple[float, float]) -> str:
+    med = {t.key: {w: statistics.median(value(r, t.key, w) for r in results.rounds) for w in ("p50", "p99", "rps")}
+           for t in targets}
+    raw = {t.key: {w: statistics.median(getattr(r[t.key], w) for r in results.rounds) for w in ("p50", "p99")}
+           for t in targets}
+    bad = {t.key: sum(r[t.key].bad for r in results.rounds) for t in targets}
+    lines = [
+        "# Gateway benchmark: raccord against hand-written proxies",
+        "",
+        f"`bench/gateway.py --rounds {args.rounds}` on {dt.date.today()}, {os.cpu_count()} cores shared with "
+        f"other work (load average {load[0]:.1f} before the run, {load[1]:.1f} after; absolute figures are "
+        "pessimistic, the ratios are what count). Every path is measured in every round, in an order rotated "
+        f"from round to round: {args.warmup} warm-up then {args.calls} sequential keep-alive calls per path "
+        f"with raw http.client (the paths taking turns by blocks of {BLOCK} calls), then "
+        f"`wrk -t2 -c20 -d{args.seconds:g}s`. Signed calls carry pre-generated URLs, "
+        "each with its own nonce (latency and wrk alike). *Added* = the path's percentile minus the "
+        "upstream's own, called directly, in the same round. Ratios are medians of the per-round ratios "
+        "(min–max over the rounds in brackets).",
+        "",
+        "- upstream: nginx, one worker, `return 200` of a 306-byte JSON;",
+        "- nginx proxy: the same nginx proxying to itself with upstream keep-alive (the floor);",
+        "- (c) `bench/anchors/proxy.py`: Flask route + module-level requests.Session, gunicorn gthread "
+        "-w 2 --threads 4 --keep-alive 5;",
+        "- (d) `bench/anchors/signed_proxy.py`: (c) + Publik signature check + one autocommit SQLite "
+        "(WAL) insert of the nonce per call;",
+        "- raccord: `raccord serve --role gateway` (2 workers × 4 threads, SQLite journal and nonce store), "
+        "connector endpoint doing `self.http.get_json(upstream)`; open endpoint, and signed "
+        "(HMAC + nonce + permission).",
+        "",
+        "## Targets (issue #14)",
+        "",
+        "| ratio | target | measured (median) | min–max | |",
+        "|---|---|---|---|---|",
+    ]
+    for label, num, den, what, goal, higher in RATIOS:
+        m, lo, hi, skipped = ratio(results, num, den, what)
+        ok = m >= goal if higher else m <= goal
+        lines.append(f"| {label} | {'≥' if higher else '≤'} {goal:.2f}× | **{m:.2f}×** | {lo:.2f}–{hi:.2f}"
+                     f"{dropped(skipped)} | {'PASS' if ok else 'FAIL'} |")
+    lines += ["", "For information:", "", "| ratio | measured (median) | min–max |", "|---|---|---|"]
+    for label, num, den, what in INFO_RATIOS:
+        m, lo, hi, skipped = ratio(results, num, den, what)
+        lines.append(f"| {label} | {m:.2f}× | {lo:.2f}–{hi:.2f}{dropped(skipped)} |")
+    lines += [
+        "",
+        "## Absolute figures (medians over the rounds)",
+        "",
+        "| path | p50 | p99 | added p50 | added p99 | req/s (wrk) | non-2xx + socket errors (all runs) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for t in targets:
+        added = ("—", "—") if t.key == "direct" else (f"{med[t.key]['p50']:.0f} µs", f"{med[t.key]['p99']:.0f} µs")
+        lines.append(f"| {t.label} | {raw[t.key]['p50']:.0f} µs | {raw[t.key]['p99']:.0f} µs | {added[0]} "
+                     f"| {added[1]} | {med[t.key]['rps']:,.0f} | {bad[t.key]} |")
+    return "\n".join(lines) + "\n"
+
+
+def write(text: str, out: Path) -> None:
+    """Replace the generated part of ``out``, keeping its hand-written ``## Notes``."""
+    prev = out.read_text(encoding="utf-8") if out.exists() else ""
+    fresh = "\n\nWritten by hand; kept when the tables are regenerated.\n"
+    notes = prev.split("\n## Notes", 1)[1] if "\n## Notes" in prev else fresh
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n## Notes" + notes, encoding="utf-8")
+
+
+FRAME = re.compile(r"(.+) \((.+):\d+\)$")  # py-spy raw frames: "function (path/file.py:line)"
+
+
+def profile(target: Target, master: int, seconds: float, tmp: Path) -> None:
+    """py-spy (``pip install py-spy`` into the venv; not a project dependency) on the
+    gateway's workers while wrk loads ``target``: the share of samples in which each
+    function is on the stack (inclusive) and on top of it (self)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not os.path.exists(spy):
+        raise SystemExit("py-spy is needed for --profile: .venv/bin/pip install py-spy")
+    raw = tmp / "profile.txt"
+    rec = subprocess.Popen([spy, "record", "--pid", str(master), "--subprocesses", "--gil", "--format", "raw",
+                            "--rate", "250", "--duration", str(int(seconds)), "--output", str(raw)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    rps, bad = wrk(target, seconds, tmp)
+    rec.wait(60)
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [f"{m[1]} ({Path(m[2]).name})" for f in stack.split(";") if (m := FRAME.match(f))]
+        n = int(count)
+        total += n
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+        if frames:
+            own[frames[-1]] = own.get(frames[-1], 0) + n
+    print(f"{target.label}: {rps:,.0f} req/s under py-spy ({bad} non-2xx); {total} samples of threads holding "
+          "the GIL")
+    for title, table, top in (("inclusive", inclusive, 40), ("self", own, 25)):
+        print(f"\n{title}:")
+        for frame, n in sorted(table.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"  {100 * n / max(1, total):5.1f} %  {frame}")
+
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--calls", type=int, default=2000)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--seconds", type=int, default=3, help="length of each throughput run")
-    ap.add_argument("--workers", type=int, default=2)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0], formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=12, help="interleaved rounds (default 12)")
+    ap.add_argument("--calls", type=int, default=2000, help="sequential calls per path per round")
+    ap.add_argument("--warmup", type=int, default=200, help="calls before each latency measurement")
+    ap.add_argument("--seconds", type=float, default=5, help="length of each wrk run")
+    ap.add_argument("--quick", action="store_true", help="2 rounds of 300 calls, wrk 2 s; prints, writes nothing "
+                    "unless --out is given")
+    ap.add_argument("--out", type=Path, default=None, help=f"report file (default {DOC.relative_to(ROOT)})")
+    ap.add_argument("--profile", choices=("open", "signed"), help="no benchmark: py-spy records raccord's "
+                    "workers under wrk on this path for --seconds, and prints where the time goes")
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="raccord-bench-"))
-    up_port, gw_port = free_port(), free_port()
-    upstream = multiprocessing.get_context("spawn").Process(target=run_upstream, args=(up_port,), daemon=True)
-    upstream.start()
-    wait_ready(up_port, "/json")
-    cfg = config(up_port, tmp)
-    env = {**os.environ, "BENCH_WCS_SECRET": SECRET, "PYTHONPATH": str(ROOT)}
-    code = ("from framework.gateway.server import serve; "
-            f"serve({str(cfg)!r}, port={gw_port}, workers={args.workers}, threads=4, "
-            f"plugins=['bench.gateway'], database_url='sqlite:///{tmp}/bench.sqlite3')")
-    log = (tmp / "gateway.log").open("wb")
-    gateway = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    try:
-        wait_ready(gw_port, "/readyz")
-        rows = measure(args, up_port, gw_port, tmp)
-    finally:
-        gateway.terminate()
-        gateway.wait(15)
-        log.close()
-        upstream.kill()
-    report(rows, args)
-    shutil.rmtree(tmp, ignore_errors=True)
-
-
-def measure(args: Any, up: int, gw: int, tmp: Path) -> dict[str, Any]:
-    n = args.calls
-    open_path, signed_base = "/bench/echo/echo", f"/bench/echo/signed?orig={ORIG}"
-    # warm up both workers and their connection pools
-    sequential(gw, [open_path] * 200)
-    sequential(gw, [f"{'/bench/echo/signed'}?{sign(f'orig={ORIG}')}" for _ in range(200)])
-    lat: dict[str, list[tuple[float, float]]] = {k: [] for k in ("direct", "requests", "open", "signed")}
-    for _ in range(args.rounds):  # interleaved rounds: the machine's load hits all alike
-        lat["direct"].append(sequential(up, ["/json"] * n))
-        lat["requests"].append(sequential_requests(up, n))
-        lat["open"].append(sequential(gw, [open_path] * n))
-        signed = [f"/bench/echo/signed?{sign(f'orig={ORIG}')}" for _ in range(n)]
-        lat["signed"].append(sequential(gw, signed))
-    med = {k: (statistics.median(p for p, _ in v), statistics.median(q for _, q in v)) for k, v in lat.items()}
-    use_wrk = shutil.which("wrk") is not None
-    per_round = 6000 * args.seconds  # more signed URLs than the gateway can serve in a round
-    runs: dict[str, list[tuple[float, int]]] = {k: [] for k in ("direct", "open", "signed", "nononce")}
-    for _ in range(args.rounds):  # interleaved again: other load hits every variant alike
-        signed_urls = [f"/bench/echo/signed?{sign(f'orig={ORIG}')}" for _ in range(per_round)]
-        nononce = f"/bench/echo/signed?{sign('orig=nononce.bench.test', nonce=False)}"  # fresh timestamp
-        if use_wrk:
-            urls = tmp / "signed.txt"
-            urls.write_text("\n".join(signed_urls), encoding="utf-8")
-            runs["direct"].append(wrk(up, "/json", args.seconds, None, tmp))
-            runs["open"].append(wrk(gw, open_path, args.seconds, None, tmp))
-            runs["signed"].append(wrk(gw, "/", args.seconds, urls, tmp))
-            runs["nononce"].append(wrk(gw, nononce, args.seconds, None, tmp))
-        else:
-            runs["direct"].append(pyload(up, ["/json"] * per_round, args.seconds))
-            runs["open"].append(pyload(gw, [open_path] * per_round, args.seconds))
-            runs["signed"].append(pyload(gw, signed_urls, args.seconds))
-            runs["nononce"].append(pyload(gw, [nononce] * per_round, args.seconds))
-    thr = {k: (statistics.median(r for r, _ in v), sum(b for _, b in v)) for k, v in runs.items()}
-    del signed_base
-    time.sleep(0.6)  # the workers write their journal every 0.2 s
-    return {"lat": med, "thr": thr, "tool": "wrk -t2 -c20" if use_wrk else "4 Python processes",
-            "load": os.getloadavg(), "errors": journal_errors(tmp)}
-
-
-def journal_errors(tmp: Path) -> dict[str, int]:
-    """Refusals and failures the gateway journaled, by status and class (and a sample message)."""
-    from sqlalchemy import func, select
-
-    from framework.storage import open_database
-    from framework.storage.schema import journal
-
-    db = open_database(f"sqlite:///{tmp}/bench.sqlite3")
-    try:
-        with db.engine.connect() as conn:
-            rows = conn.execute(select(journal.c.status, journal.c.err_class, func.count())
-                                .where(journal.c.status >= 300)
-                                .group_by(journal.c.status, journal.c.err_class)).all()
-    finally:
-        db.dispose()
-    return {f"{status} {err}": int(count) for status, err, count in rows}
-
-
-def report(rows: dict[str, Any], args: Any) -> None:
-    lat, thr = rows["lat"], rows["thr"]
-    direct, req = lat["direct"][0], lat["requests"][0]
-    lines = [
-        "# Gateway benchmark",
-        "",
-        f"`bench/gateway.py` on {dt.date.today()}, {os.cpu_count()} cores shared with other work "
-        f"(load average after the run: {rows['load'][0]:.1f}). Gateway: gunicorn, {args.workers} gthread "
-        "workers × 4 threads, SQLite journal and nonce store. Upstream: a keep-alive HTTP/1.1 server "
-        "returning static JSON, in its own process. Medians of "
-        f"{args.rounds} interleaved rounds of {args.calls} sequential keep-alive calls.",
-        "",
-        "## Latency",
-        "",
-        "| path | p50 | p99 | added p50 over direct requests | over direct http.client |",
-        "|---|---|---|---|---|",
-        f"| upstream direct (http.client) | {direct:.0f} µs | {lat['direct'][1]:.0f} µs | — | — |",
-        f"| upstream direct (requests.Session) | {req:.0f} µs | {lat['requests'][1]:.0f} µs "
-        f"| — | {req - direct:+.0f} µs |",
-        f"| gateway, open endpoint | {lat['open'][0]:.0f} µs | {lat['open'][1]:.0f} µs "
-        f"| {lat['open'][0] - req:+.0f} µs | {lat['open'][0] - direct:+.0f} µs |",
-        f"| gateway, Publik-signed (HMAC + nonce insert + journal) | {lat['signed'][0]:.0f} µs | "
-        f"{lat['signed'][1]:.0f} µs | {lat['signed'][0] - req:+.0f} µs | {lat['signed'][0] - direct:+.0f} µs |",
-        "",
-        f"## Throughput ({rows['tool']}, median of {args.rounds} interleaved runs of {args.seconds} s; "
-        "the load generator shares the cores)",
-        "",
-        "| path | requests/s | non-2xx (all runs) |",
-        "|---|---|---|",
-        f"| upstream direct | {thr['direct'][0]:,.0f} | {thr['direct'][1]} |",
-        f"| gateway, open endpoint | {thr['open'][0]:,.0f} | {thr['open'][1]} |",
-        f"| gateway, Publik-signed | {thr['signed'][0]:,.0f} | {thr['signed'][1]} |",
-        f"| gateway, signed without nonce (client with nonce = \"optional\"; one URL replayed) | "
-        f"{thr['nononce'][0]:,.0f} | {thr['nononce'][1]} |",
-        "",
-        f"Errors journaled by the gateway during the run: {rows['errors'] or 'none'}.",
-        "",
-        "Targets (issue 3): added median latency ≤ 1 ms; ≥ 1,000 signed calls/s on 2 cores.",
-        "The issue's baseline is the upstream called directly with requests: "
-        f"added p50 {(lat['open'][0] - req) / 1000:.2f} ms (open), {(lat['signed'][0] - req) / 1000:.2f} ms "
-        f"(signed); over raw http.client {(lat['signed'][0] - direct) / 1000:.2f} ms (signed); "
-        f"signed throughput: {thr['signed'][0]:,.0f}/s.",
+    if args.quick:
+        args.rounds, args.calls, args.warmup, args.seconds = min(args.rounds, 2), 300, 50, 2
+    out = args.out or (None if args.quick else DOC)
+    for tool in (NGINX, WRK):
+        if not os.path.exists(tool):
+            raise SystemExit(f"{tool} is needed (apt-get install nginx wrk)")
+    tmp = Path(tempfile.mkdtemp(prefix="raccord-bench-gw-"))
+    ports = {k: free_port() for k in ("up", "nginx", "c", "d", "raccord")}
+    upstream = f"http://127.0.0.1:{ports['up']}/json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_UPSTREAM": upstream, "BENCH_SECRETS": f"{ORIG}={SECRET}",
+           "BENCH_NONCE_DB": str(tmp / "anchor-nonces.sqlite3"), "BENCH_WCS_SECRET": SECRET,
+           "RACCORD_PLUGINS": "bench.gateway_connector", "RACCORD_DATABASE_URL": f"sqlite:///{tmp}/raccord.sqlite3"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    raccord_bin = str(Path(sys.executable).with_name("raccord"))
+    targets = [
+        Target("direct", "upstream direct (nginx)", ports["up"], "/json"),
+        Target("nginx", "nginx proxy (the floor)", ports["nginx"], "/json"),
+        Target("c", "(c) Flask + requests", ports["c"], "/proxy"),
+        Target("d", "(d) (c) + signature + SQLite nonce", ports["d"], "/signed", signed=True),
+        Target("open", "raccord, open endpoint", ports["raccord"], "/bench/echo/echo"),
+        Target("signed", "raccord, signed endpoint", ports["raccord"], "/bench/echo/signed", signed=True),
     ]
-    text = "\n".join(lines) + "\n"
+
+    def ok(t: Target) -> Callable[[], bool]:
+        return lambda: get(t.port, t.paths(1)[0])[0] == 200
+
+    load_before = os.getloadavg()[0]
+    try:
+        with ExitStack() as stack:
+            conf = nginx_conf(tmp / "nginx", ports["up"], ports["nginx"])
+            stack.enter_context(server("nginx", [NGINX, "-p", str(tmp / "nginx"), "-c", str(conf), "-g", "daemon off;"],
+                                       env, tmp / "nginx.log", ports["up"], ok(targets[0])))
+            stack.enter_context(server("(c)", gunicorn("proxy:app", ports["c"]), env, tmp / "c.log", ports["c"],
+                                       ok(targets[2])))
+            stack.enter_context(server("(d)", gunicorn("signed_proxy:app", ports["d"]), env, tmp / "d.log",
+                                       ports["d"], ok(targets[3])))
+            cfg = raccord_config(tmp, upstream)
+            serve = [raccord_bin, "--config", str(cfg), "serve", "--role", "gateway",
+                     "--port", str(ports["raccord"]), "--workers", "2", "--threads", "4"]
+            gateway = stack.enter_context(server("raccord", serve, env, tmp / "raccord.log", ports["raccord"],
+                                                 ok(targets[5])))
+            for t in targets:
+                if t.signed:
+                    check_refusals(t)
+            if args.profile:
+                profile(next(t for t in targets if t.key == args.profile), gateway.pid, args.seconds, tmp)
+                return
+            results = measure(targets, args, tmp)
+    finally:
+        if os.environ.get("BENCH_KEEP_TMP"):
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    text = report(results, targets, args, (load_before, os.getloadavg()[0]))
     print(text)
-    out = ROOT / "docs" / "benchmarks" / "gateway.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    prev = out.read_text(encoding="utf-8") if out.exists() else ""
-    notes = prev.split("\n## Notes", 1)[1] if "\n## Notes" in prev else ""
-    out.write_text(text + ("\n## Notes" + notes if notes else ""), encoding="utf-8")
+    if out is not None:
+        write(text, out)
+        print(f"written to {out}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,13 @@ class BenchQueue(Connector):
 
     @job(schedule="daily")
     def noop(self, run: JobRun) -> int:
+        """Does nothing: returns its payload's number."""
         return int(run.payload.get("n", 0))
+
+    @job(schedule=None)
+    def boom(self, run: JobRun) -> None:
+        """Fails (bench/queue_throughput.py --fail-one: a failure must end the run, not stall it)."""
+        raise RuntimeError("this job always fails")
 
 
 @hookimpl

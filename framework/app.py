@@ -19,20 +19,20 @@ from typing import Any
 
 import pluggy
 
+from framework import loading
 from framework.access import ADMINISTRATOR, SIDE_EFFECT_METHODS, Access, Caller, Principal, authorize, effective_access
-from framework.config.loader import load
 from framework.config.model import Binding, Territory
 from framework.config.paths import resolve_path
-from framework.config.report import Report, did_you_mean
+from framework.config.report import did_you_mean
 from framework.connector import Call, Connector
 from framework.context import BindingContext, SettingsView, connector_values
 from framework.declarations import EndpointSpec, JobSpec
 from framework.errors import ConfigError, MethodNotAllowed, NotFound
 from framework.journal import masked_errors
+from framework.loading import check_config as check_config  # re-exported: where callers long found it
 from framework.outbound.runtime import OutboundRuntime
-from framework.overrides import OverrideBuilder, apply_overrides
+from framework.overrides import OverrideBuilder
 from framework.params import convert_params
-from framework.plugins import load_registry, make_plugin_manager
 from framework.registry import ConnectorRegistry
 from framework.runtime.queue import JobQueue
 from framework.storage import Database, default_url, open_database
@@ -56,18 +56,6 @@ class Bound:
     access: Mapping[str, Access] = field(default_factory=dict)  # endpoint → effective access
 
 
-def check_config(path: str, pm: pluggy.PluginManager | None = None) -> tuple[Territory | None, Report,
-                                                                            ConnectorRegistry]:
-    """Load and validate, running the ``raccord_check`` hooks too."""
-    pm = pm or make_plugin_manager()
-    registry = load_registry(pm)
-    territory, report = load(path, registry)
-    if territory is not None:
-        territory = apply_overrides(territory, pm, report)
-        pm.hook.raccord_check(territory=territory, registry=registry, report=report)
-    return territory, report, registry
-
-
 class Raccord:
     """A loaded territory made live: its bindings' connector objects, database and
     outbound runtime. ``Raccord.open(path)`` builds it; :meth:`invoke` calls an endpoint."""
@@ -87,7 +75,7 @@ class Raccord:
     def open(cls, config: str | Path, *, database_url: str | None = None,
              pm: pluggy.PluginManager | None = None) -> Raccord:
         """Load ``config``; raise ConfigError listing every error if it is not valid."""
-        pm = pm or make_plugin_manager()
+        pm = pm or loading.make_plugin_manager()
         territory, report, registry = check_config(str(config), pm)
         if territory is None or not report.ok:
             lines = "\n".join(str(f) for f in report.errors)

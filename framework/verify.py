@@ -27,9 +27,14 @@ def endpoint_problems(spec: EndpointSpec) -> list[str]:
 
 
 def _endpoint(spec: EndpointSpec) -> list[str]:
+    from framework.gateway.routes import PROFILE_LEVEL  # imports nothing
+
     problems = []
     if not spec.description.strip():
         problems.append("needs a description (or a docstring)")
+    if spec.name in PROFILE_LEVEL:
+        problems.append(f"is named after a path the gateway serves itself (/<instance>/<profile>/{spec.name}/…); "
+                        "rename it")
     bad = [m for m in spec.methods if m not in HTTP_METHODS]
     if bad or not spec.methods:
         problems.append(f"unknown HTTP method(s) {bad}; use {', '.join(HTTP_METHODS)}")

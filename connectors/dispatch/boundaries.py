@@ -14,6 +14,11 @@ the same answer on every machine and run — or, with ``on_border = "triage"``, 
 triage. A point strictly inside two polygons (overlapping data) is ambiguous: triage.
 A point within the tolerance of only one polygon but outside it (the territory's
 outer edge) is that commune's.
+
+The file is read in two steps: :func:`features` checks its structure in plain Python
+(what ``raccord check`` runs: no geometry library, shapely and numpy cost 70 ms to
+import), then :func:`parse` builds the shapely geometries and the index on the same
+features, when the first point is located.
 """
 
 from __future__ import annotations
@@ -23,9 +28,6 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import shapely
-from shapely.geometry import shape
 
 from framework import FileRefused, read_bounded
 
@@ -65,6 +67,8 @@ class Boundaries:
     """Polygons by INSEE code, indexed for point lookups (thread-safe, read-only)."""
 
     def __init__(self, features: list[tuple[str, str, Any]]) -> None:
+        import shapely
+
         self.codes = [code for code, _, _ in features]
         self.names = {code: name for code, name, _ in features}
         self.geoms = [geom for _, _, geom in features]
@@ -78,6 +82,8 @@ class Boundaries:
 
     def locate(self, lon: float, lat: float, on_border: str = "lowest_insee",
                tolerance_m: float = DEFAULT_TOLERANCE_M) -> PointMatch:
+        import shapely  # loaded by __init__: a dictionary look-up here
+
         point = shapely.Point(lon, lat)
         tolerance = tolerance_m / METRES_PER_DEGREE
         # Fast path, most points: inside exactly one (prepared) polygon and farther than
@@ -101,28 +107,77 @@ class Boundaries:
         return PointMatch(None, "border", border, on_border=True, names=self.names)
 
 
-def parse(data: Any, code_property: str, name_property: str, where: str) -> Boundaries:
-    """Boundaries from a parsed GeoJSON FeatureCollection."""
-    features = data.get("features") if isinstance(data, dict) else None
-    if not isinstance(features, list) or not features:
+def features(data: Any, code_property: str, name_property: str, where: str) -> list[tuple[str, str, Any]]:
+    """(code, name, GeoJSON geometry) of each feature of a parsed FeatureCollection,
+    checked for what the index needs: a code, and a polygon whose rings are lists of at
+    least 3 positions of 2 or 3 numbers. Raises BoundariesError naming the feature."""
+    found = data.get("features") if isinstance(data, dict) else None
+    if not isinstance(found, list) or not found:
         raise BoundariesError(f"{where} is not a GeoJSON FeatureCollection with features")
     parsed = []
-    for index, feature in enumerate(features):
-        props = feature.get("properties") or {}
-        code = props.get(code_property)
+    for index, feature in enumerate(found):
+        props = (feature.get("properties") if isinstance(feature, dict) else None) or {}
+        code = props.get(code_property) if isinstance(props, dict) else None
         if not code:
             raise BoundariesError(f"{where}: feature {index} has no {code_property!r} property — "
                                   f"{hint_text(code_property)}")
-        try:
-            geom = shape(feature["geometry"])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise BoundariesError(f"{where}: feature {index} ({code}) has no usable geometry: {exc}") from None
-        if geom.geom_type not in ("Polygon", "MultiPolygon"):
-            raise BoundariesError(f"{where}: feature {index} ({code}) is a {geom.geom_type}, not a polygon")
+        geometry = feature.get("geometry")
+        kind = geometry.get("type") if isinstance(geometry, dict) else None
+        if not isinstance(kind, str):
+            raise BoundariesError(f"{where}: feature {index} ({code}) has no usable geometry: no geometry type")
+        if kind not in ("Polygon", "MultiPolygon"):
+            raise BoundariesError(f"{where}: feature {index} ({code}) is a {kind}, not a polygon")
+        coordinates = geometry.get("coordinates")
+        polygons = [coordinates] if kind == "Polygon" else coordinates
+        if not isinstance(polygons, list) or not all(_polygon(p) for p in polygons):
+            raise BoundariesError(f"{where}: feature {index} ({code}) has no usable geometry: a {kind}'s rings "
+                                  "are lists of at least 3 [lon, lat] positions")
+        parsed.append((str(code), str(props.get(name_property) or code), geometry))
+    return parsed
+
+
+def _polygon(rings: Any) -> bool:
+    return isinstance(rings, list) and bool(rings) and all(
+        isinstance(ring, list) and len(ring) >= 3 and all(_position(p) for p in ring) for ring in rings)
+
+
+def _position(position: Any) -> bool:
+    return (isinstance(position, list) and 2 <= len(position) <= 3
+            and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in position))
+
+
+def parse(data: Any, code_property: str, name_property: str, where: str) -> Boundaries:
+    """Boundaries from a parsed GeoJSON FeatureCollection."""
+    import shapely
+    from shapely.geometry import shape
+
+    parsed = []
+    for code, name, geometry in features(data, code_property, name_property, where):
+        geom = shape(geometry)
         if not geom.is_valid:
             geom = shapely.make_valid(geom)
-        parsed.append((str(code), str(props.get(name_property) or code), geom))
+        parsed.append((code, name, geom))
     return Boundaries(parsed)
+
+
+def codes(path: Path, code_property: str = "code", name_property: str = "nom") -> list[str]:
+    """The codes of a boundaries file, its structure checked as :func:`load` checks it,
+    without building the geometries (``raccord check``)."""
+    return [code for code, _, _ in features(_read(path), code_property, name_property, path.name)]
+
+
+def _read(path: Path) -> Any:
+    try:
+        path.stat()
+    except OSError:
+        raise BoundariesError(f"boundaries file {path.name} cannot be read") from None
+    try:
+        # A FIFO or a device is refused, never waited on or read without end.
+        return json.loads(read_bounded(path, MAX_BOUNDARIES_BYTES, f"boundaries file {path.name}"))
+    except FileRefused as exc:
+        raise BoundariesError(exc.message) from None
+    except (OSError, ValueError) as exc:
+        raise BoundariesError(f"boundaries file {path.name} is not JSON: {exc}") from None
 
 
 def hint_text(code_property: str) -> str:
@@ -143,12 +198,5 @@ def load(path: Path, code_property: str = "code", name_property: str = "nom") ->
     key = (str(path), mtime, code_property, name_property)
     with _lock:
         if key not in _cache:
-            try:
-                # A FIFO or a device is refused, never waited on or read without end.
-                data = json.loads(read_bounded(path, MAX_BOUNDARIES_BYTES, f"boundaries file {path.name}"))
-            except FileRefused as exc:
-                raise BoundariesError(exc.message) from None
-            except (OSError, ValueError) as exc:
-                raise BoundariesError(f"boundaries file {path.name} is not JSON: {exc}") from None
-            _cache[key] = parse(data, code_property, name_property, path.name)
+            _cache[key] = parse(_read(path), code_property, name_property, path.name)
         return _cache[key]

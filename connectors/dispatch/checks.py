@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connectors.dispatch import territory as terr
-from connectors.dispatch.boundaries import BoundariesError, load
+from connectors.dispatch.boundaries import BoundariesError, codes
 from framework import did_you_mean
 
 if TYPE_CHECKING:
@@ -103,12 +103,12 @@ def _check_boundaries(territory: Territory, binding: Binding, report: Report) ->
         return
     path = binding.setting_path("boundaries")
     try:
-        loaded = load(Path(territory.base_dir, file), binding.value("boundaries_code_property"),
+        found = codes(Path(territory.base_dir, file), binding.value("boundaries_code_property"),
                       binding.value("boundaries_name_property"))
     except BoundariesError as exc:
         report.error(path, str(exc), hint="give a GeoJSON FeatureCollection of polygons, relative to instances.toml")
         return
-    missing = sorted(set(terr.communes(territory)) - set(loaded.codes))
+    missing = sorted(set(terr.communes(territory)) - set(found))
     if missing:
         report.warning(path, f"no boundary for commune(s) {', '.join(missing)}: their points go to triage",
                        hint="add their polygons to the file")

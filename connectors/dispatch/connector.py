@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from connectors.dispatch import territory as terr
 from connectors.dispatch.answer import actor, describe, page_of, period
@@ -22,11 +22,7 @@ from framework import (
     Setting,
     endpoint,
     job,
-    notify_dispatched,
 )
-
-if TYPE_CHECKING:
-    pass
 
 _INSEE = r"^(?:\d{5}|2[AB]\d{3})$"
 LOCATION_KEYS = ("insee", "point", "address", "origin")
@@ -154,6 +150,8 @@ class Dispatch(terr.TerritoryConnector):
             return
         targets = [(b.instance.name, b.profile.name) for b in self.territory.bindings_of(request.instance)
                    if "request_dispatched" in b.connector.jobs]
+        from framework import notify_dispatched  # SQLAlchemy: when used, not at `raccord check`
+
         notify_dispatched(self.store.db, request, targets)
 
     # -- endpoints --------------------------------------------------------------------

@@ -16,10 +16,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from framework import Connector, RequestStore
+from framework import Connector
 
 if TYPE_CHECKING:
-    from framework import Binding, Instance, Territory
+    from framework import Binding, Instance, RequestStore, Territory
 
 COMMUNE, TRIAGE = "commune", "triage"
 KEYWORDS = (COMMUNE, TRIAGE)
@@ -119,4 +119,6 @@ class TerritoryConnector(Connector):
 
     @property
     def requests(self) -> RequestStore:
+        from framework import RequestStore  # SQLAlchemy: when used, not at `raccord check`
+
         return RequestStore(self.store.db)

@@ -26,7 +26,6 @@ from framework import (
     Setting,
     endpoint,
     job,
-    mask_email,
 )
 
 OUTBOX = "outbox"
@@ -140,6 +139,8 @@ class Email(Connector):
     @job(name="send", schedule="weekly", description="Send one message of the outbox (payload {to, template, "
                                         "on_behalf_of, context, key}); without a payload, nothing to do.")
     def send_job(self, run: JobRun) -> dict[str, Any]:
+        from framework import mask_email  # SQLAlchemy: when used, not at `raccord check`
+
         payload = run.payload
         if not payload.get("to"):
             return {"sent": 0}

@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-from jinja2 import ChoiceLoader, FileSystemLoader, TemplateNotFound, TemplateSyntaxError, select_autoescape
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from framework import BadRequest
+
+if TYPE_CHECKING:  # jinja2 is imported when a message is rendered, not by `raccord check`
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 BUILTIN = Path(__file__).parent / "templates"
 DEFAULT_COLOR = "#333333"
@@ -36,6 +36,9 @@ def environment(template_dir: str | None) -> ImmutableSandboxedEnvironment:
     fresh one compiled them on every message and preview, ~35 ms, enough for a preview
     under load to be refused by its binding's bulkhead) and still reloads a template
     whose file changed (Jinja checks the file's time on each use)."""
+    from jinja2 import ChoiceLoader, FileSystemLoader, select_autoescape
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     loaders = [FileSystemLoader(template_dir)] if template_dir else []
     loaders.append(FileSystemLoader(str(BUILTIN)))
     # HTML is escaped (a citizen's description cannot inject markup); text and subject
@@ -47,6 +50,8 @@ def environment(template_dir: str | None) -> ImmutableSandboxedEnvironment:
 
 def render(env: ImmutableSandboxedEnvironment, name: str, identity: Mapping[str, str],
            context: Mapping[str, Any]) -> Rendered:
+    from jinja2 import TemplateNotFound, TemplateSyntaxError
+
     values = {**context, "identity": _identity(identity)}
     try:
         subject = env.get_template(f"{name}.subject.txt").render(values)

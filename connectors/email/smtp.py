@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
-from framework import BadRequest, Unavailable, UpstreamError, UpstreamTimeout, mask_email, mask_emails
+from framework import BadRequest, Unavailable, UpstreamError, UpstreamTimeout
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,8 @@ def deliver(server: SmtpServer, message: EmailMessage, sender: str, recipient: s
         raise UpstreamTimeout(f"the SMTP server {server.where} did not complete the delivery within "
                               f"{server.deadline:g} s") from None
     except smtplib.SMTPRecipientsRefused as exc:
+        from framework import mask_email  # SQLAlchemy: when used, not at `raccord check`
+
         code, text = next(iter(exc.recipients.values()), (550, b""))
         raise BadRequest(f"the SMTP server refused the recipient {mask_email(recipient)}: {code} "
                          f"{_text(text)}") from None
@@ -147,5 +149,7 @@ def _dialogue(smtp: _SMTP | _SMTPS, server: SmtpServer, context: ssl.SSLContext,
 
 
 def _text(raw: bytes | str) -> str:
+    from framework import mask_emails  # SQLAlchemy: when used, not at `raccord check`
+
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
     return mask_emails(text)[:200]

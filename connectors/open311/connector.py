@@ -19,14 +19,12 @@ from framework import (
     NotFound,
     Param,
     RaccordError,
-    RequestStore,
     Setting,
     Unavailable,
     UpstreamError,
     UpstreamTimeout,
     endpoint,
     job,
-    mask_email,
 )
 
 _TEXT = {"type": "string", "maxLength": 4000}
@@ -358,6 +356,8 @@ class Open311(Connector):
             request_id = int(given["request_id"])
         except (TypeError, ValueError):
             raise BadRequest("dispatch.request_id must be a number (route's request_id)") from None
+        from framework import RequestStore  # SQLAlchemy: when used, not at `raccord check`
+
         request = RequestStore(self.store.db).get(request_id)
         if request is None:
             raise NotFound(f"no dispatched request {request_id}", hint="give the request_id route answered")
@@ -374,6 +374,8 @@ class Open311(Connector):
         dispatch = record.get("dispatch") or {}
         if dispatch.get("request_id") is None:
             return
+        from framework import RequestStore  # SQLAlchemy: when used, not at `raccord check`
+
         try:
             RequestStore(self.store.db).set_status(int(dispatch["request_id"]), str(record["on_behalf_of"]),
                                                    status, actor=f"open311 {self.ctx.binding_id}", note=note)
@@ -432,6 +434,8 @@ class Open311(Connector):
         return 1
 
     def _notify(self, record: dict[str, Any], remote: Mapping[str, Any]) -> None:
+        from framework import mask_email  # SQLAlchemy: when used, not at `raccord check`
+
         status = str(record["status"])
         if not (record.get("notify") and self.settings.notify_profile and self._opted(record["service_code"], status)):
             return

@@ -20,8 +20,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from framework import mask_email
-
 COLLECTION = "requests"
 OPEN_STATES = ("created", "token")
 
@@ -68,6 +66,8 @@ def public(record: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in record.items() if k not in ("request", "notify")}
     out["request"] = {k: request.get(k) for k in ("service_code", "description", "address_string", "lat", "long")
                       if request.get(k) is not None}
+    from framework import mask_email  # with the journal (SQLAlchemy): not at import, which `check` pays
+
     notify = record.get("notify")
     out["notify"] = {"email": mask_email(notify["email"])} if notify else None
     return out

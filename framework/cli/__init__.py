@@ -9,28 +9,45 @@ import sys
 from typing import Any
 
 import click
+from click.utils import make_default_short_help
 
 from framework.errors import ConfigError, PluginError, RaccordError
 
-#: name → "module:attribute"; a new command is one line here and one module beside it.
-COMMANDS: dict[str, str] = {
-    "check": "framework.cli.check:check",
-    "list": "framework.cli.check:list_",
-    "explain": "framework.cli.check:explain",
-    "call": "framework.cli.call:call",
-    "jobs": "framework.cli.jobs:jobs",
-    "sync": "framework.cli.sync:sync",
-    "worker": "framework.cli.worker:worker",
-    "scheduler": "framework.cli.scheduler:scheduler",
-    "serve": "framework.cli.serve:serve",
-    "sign": "framework.cli.sign:sign",
-    "costs": "framework.cli.costs:costs",
-    "status": "framework.cli.status:status",
-    "logs": "framework.cli.logs:logs",
-    "docs": "framework.cli.docs:docs",
-    "history": "framework.cli.history:history",
-    "dispatch": "framework.cli.dispatch:dispatch",
-    "new-connector": "framework.cli.new_connector:new_connector",
+#: name → ("module:attribute", summary); a new command is one line here and one module
+#: beside it. The summary is the first paragraph of the command's docstring, written
+#: here too so that ``raccord --help`` lists the commands without importing any of them
+#: (tests/framework/cli/test_lazy_imports.py keeps the two the same).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("framework.cli.check:check",
+              "Validate instances.toml: every error at once, with file:line; exit 1 on error."),
+    "list": ("framework.cli.check:list_", "List instances, their topology and the profiles they bind."),
+    "explain": ("framework.cli.check:explain",
+                "Show each effective setting of a binding, where it comes from and what it shadows."),
+    "call": ("framework.cli.call:call", "Call ENDPOINT of INSTANCE/PROFILE with name=value PARAMS; exit 1 on error."),
+    "jobs": ("framework.cli.jobs:jobs", "Inspect and manage the job queue (pushes, periodic synchronisations)."),
+    "sync": ("framework.cli.sync:sync", "Run JOB of INSTANCE/PROFILE now, in this process; exit 1 if it fails."),
+    "worker": ("framework.cli.worker:worker", "Claim and run queued jobs until interrupted."),
+    "scheduler": ("framework.cli.scheduler:scheduler",
+                  "Enqueue each binding's periodic jobs on schedule until interrupted."),
+    "serve": ("framework.cli.serve:serve",
+              "Serve every instance's endpoints over HTTP (stop with Ctrl-C or SIGTERM; reload with SIGHUP)."),
+    "sign": ("framework.cli.sign:sign",
+             "Print URL signed with the secret in $VAR (orig, algo, timestamp, nonce, signature)."),
+    "costs": ("framework.cli.costs:costs", "Who pays what: shared shares, specific costs and overrides, in euros."),
+    "status": ("framework.cli.status:status",
+               "Show whether each binding's business server is up, or down since when and why."),
+    "logs": ("framework.cli.logs:logs", "Show the latest journal rows of INSTANCE, oldest first."),
+    "docs": ("framework.cli.docs:docs",
+             "Generate docs/hooks.md, docs/api.md, docs/testing.md and docs/connectors/<id>.md from the code."),
+    "history": ("framework.cli.history:history",
+                "The whole history of one report: REF is its reference (a form's external_id), its ticket id "
+                "or its dispatch request id. Citizens' addresses are shown masked."),
+    "dispatch": ("framework.cli.dispatch:dispatch", "Mutualised requests routed by the territory's dispatch binding."),
+    "new-connector": ("framework.cli.new_connector:new_connector",
+                      "Scaffold connectors/NAME/ with a class, a test and a README — or, with --package DIR, a "
+                      "standalone distribution (pyproject.toml with the raccord entry point, src layout, py.typed, "
+                      "a connector with an endpoint, a job and a health check, tests using raccord's pytest "
+                      "plugin, a README) whose tests pass at once."),
 }
 
 
@@ -39,13 +56,21 @@ class LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        target = COMMANDS.get(name)
-        if target is None:
+        found = COMMANDS.get(name)
+        if found is None:
             return None
-        module, _, attr = target.partition(":")
+        module, _, attr = found[0].partition(":")
         command = getattr(importlib.import_module(module), attr)
         assert isinstance(command, click.Command)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the summaries above: as click would print it from each
+        command's docstring, without importing every command (and all they import)."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, make_default_short_help(COMMANDS[name][1], limit)) for name in names])
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,7 +13,7 @@ from framework.config.model import Binding, EffectiveSetting, OverrideDecl, Terr
 
 def _load(ctx: click.Context) -> Territory:
     """The territory, or its errors printed and exit 1 (what `check` would refuse)."""
-    from framework.app import check_config
+    from framework.loading import check_config
 
     territory, report, _ = check_config(ctx.obj["config"])
     if territory is None or not report.ok:
@@ -30,7 +30,7 @@ def _load(ctx: click.Context) -> Territory:
 @click.pass_context
 def check(ctx: click.Context, quiet: bool, fmt: str) -> None:
     """Validate instances.toml: every error at once, with file:line; exit 1 on error."""
-    from framework.app import check_config
+    from framework.loading import check_config
 
     territory, report, _ = check_config(ctx.obj["config"])
     errors, warnings = len(report.errors), len(report.warnings)

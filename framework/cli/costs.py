@@ -39,10 +39,10 @@ def _parse_what_if(value: str | None) -> str | None:
 def costs(ctx: click.Context, fmt: str, what_if: str | None, topology: str | None,
           today: dt.datetime | None, width: int | None, advise: bool, sheet_of: str | None, lang: str) -> None:
     """Who pays what: shared shares, specific costs and overrides, in euros."""
-    from framework.app import check_config
     from framework.costs import render
     from framework.costs.advise import advise as advise_on
     from framework.costs.scenarios import compare_topologies, harmonise, report_for
+    from framework.loading import check_config
 
     harmonised = _parse_what_if(what_if)
     territory, report, _ = check_config(ctx.obj["config"])

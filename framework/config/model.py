@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -339,8 +340,10 @@ class Territory:
     lines: LineIndex | None = None
     clubs: Mapping[str, Club] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def base_dir(self) -> str:
+        # Resolved once (a few system calls each time, asked once per binding at scale);
+        # cached_property writes the instance's __dict__, which a frozen dataclass allows.
         return str(Path(self.file).resolve().parent)
 
     def binding(self, instance: str, profile: str) -> Binding:

@@ -136,7 +136,7 @@ class Gateway:
             _only(call.method, ("GET", "HEAD"))
             self._admit(self.auth.authenticate(environ, instance))
             return envelope.success(metadata.profile_doc(self.raccord, instance, profile))
-        if parts[2] == "jobs" and len(parts) == 4:
+        if parts[2] == routes.JOBS and len(parts) == 4:
             _only(call.method, ("GET", "HEAD"))
             principal = self.auth.authenticate(environ, instance)
             return self.job_status(instance, profile, parts[3], principal)

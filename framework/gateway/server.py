@@ -3,7 +3,9 @@
 The master process validates the configuration and migrates the database once, then
 forks the workers. The validated territory is kept in the master and inherited by
 every worker it forks (plain data: no engine, socket or thread crosses a fork; each
-worker opens its own database engine), so a worker never re-reads ``instances.toml``:
+worker opens its own database engine). It is frozen out of the garbage collector
+before the fork (:func:`framework.loading.freeze_loaded`), so its pages stay shared
+copy-on-write between the master and the workers, and a worker never re-reads ``instances.toml``:
 a broken edit on disk cannot stop a recycled worker from booting, and ``kill -HUP``
 reloads only a file that passes the checks (:class:`Arbiter`). The worker class is
 ``gthread``: it keeps connections alive (sync workers answer ``Connection: close``,
@@ -56,7 +58,8 @@ class Loaded:
 
 def load_checked(config: str, plugins: Sequence[str] = (), database_url: str | None = None) -> Loaded:
     """Load and validate ``config``; raise ConfigError with every error, in line order."""
-    from framework.app import _storage_url, check_config
+    from framework.app import _storage_url
+    from framework.loading import check_config
     from framework.plugins import make_plugin_manager
 
     pm = make_plugin_manager(plugins=_plugins(plugins)) if plugins else make_plugin_manager()
@@ -159,9 +162,12 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn is untyp
 
     def reload_checked(self) -> Loaded:
         """Validate the file again; keep it for the next workers only if it is valid."""
+        from framework.loading import freeze_loaded
+
         loaded = load_checked(self.config_path, self.plugins, self.database_url)
         _migrate(loaded.url)
         self.loaded = loaded
+        freeze_loaded()  # the previous territory is collected; the new one is frozen for the next workers
         return loaded
 
     def load(self) -> Any:
@@ -245,9 +251,13 @@ def precheck(config: str, plugins: Sequence[str] = (), database_url: str | None 
     """Fail before forking if the configuration is invalid; migrate the database once;
     warn once about clients whose secrets are not set (they cannot authenticate)."""
     from framework.gateway.auth import missing_secrets
+    from framework.loading import freeze_loaded
 
     loaded = load_checked(config, plugins, database_url)
     _migrate(loaded.url)
+    # Before any fork: the workers inherit the territory's pages and, the objects being
+    # frozen, no collection in a worker writes to them (they stay shared, copy-on-write).
+    freeze_loaded()
     missing = missing_secrets(loaded.territory)
     if missing:
         log.warning("%d client credential(s) cannot authenticate until their secret is set: %s",

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from zeep.transports import Transport
 
+from framework.config.files import read_bounded
+from framework.errors import FileRefused
 from framework.soap.hardening import declares_dtd
 from framework.soap.source import WsdlSource, is_url
 
@@ -114,22 +115,15 @@ class OfflineLoader(Transport):
 def read_document(path: str, url: str, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
     """A local WSDL or schema: a regular file of bounded size, else LoadRefused.
 
-    Checked before opening: a FIFO would block the open for ever, and ``/dev/zero``
-    or a huge file would grow the process without bound (15 GB in 30 s)."""
+    Read as every file named in configuration is (:func:`framework.config.files.read_bounded`):
+    a FIFO would block the open for ever, and ``/dev/zero`` or a huge file would grow
+    the process without bound (15 GB in 30 s)."""
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise LoadRefused(url, f"{path} is not a regular file; give the path of a WSDL or XSD file")
-        if info.st_size > limit:
-            raise LoadRefused(url, f"{path} is {info.st_size:,} bytes, over the {limit:,}-byte limit "
-                                   "on a WSDL or schema; is it the right file?")
-        with open(path, "rb") as fh:
-            content = fh.read(limit + 1)  # the file may have grown since the stat
+        return read_bounded(path, limit, path, hint="give the path of a WSDL or XSD file; is it the right file?")
+    except FileRefused as exc:
+        raise LoadRefused(url, f"{exc.message} ({exc.hint})") from None
     except OSError as exc:
         raise LoadRefused(url, f"cannot read {path} ({exc.strerror})") from None
-    if len(content) > limit:
-        raise LoadRefused(url, f"{path} is over the {limit:,}-byte limit on a WSDL or schema")
-    return content
 
 
 def _refuse_dtd(content: bytes, url: str) -> None:

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 
 from framework.errors import ConfigError
@@ -173,6 +173,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def schema_current(engine: Engine) -> bool:
+    """Whether the schema is at :data:`~framework.storage.migrations.HEAD` (one query).
+
+    Any doubt — no version table yet, a database that fails — answers False: the
+    migration then runs, under its lock, and reports the real error if there is one."""
+    from framework.storage.migrations import HEAD
+
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except sa_exc.SQLAlchemyError:
+        return False
+    return list(found) == [HEAD]
+
+
 def open_database(url: str, *, migrate: bool = True,
                   statement_timeout_ms: int = PG_STATEMENT_TIMEOUT_MS) -> Database:
     """Open (and, once per process and URL, migrate) the database at ``url``."""
@@ -180,9 +195,10 @@ def open_database(url: str, *, migrate: bool = True,
     if migrate:
         with _lock:
             if url not in _migrated:
-                from framework.storage.migrate import upgrade
+                if not schema_current(engine):
+                    from framework.storage.migrate import upgrade  # imports Alembic (75 ms): only when needed
 
-                upgrade(engine)
+                    upgrade(engine)
                 _migrated.add(url)
     db = Database(engine)
     db.check_file()  # takes the file's identity now that it exists

@@ -54,3 +54,17 @@ def test_a_setting_may_not_hide_the_connector_api() -> None:
 
     with pytest.raises(PluginError, match=r"would hide Connector\.store"):
         _register(Hiding)
+
+
+def test_an_endpoint_named_after_a_gateway_path_is_refused() -> None:
+    # GET /<instance>/<profile>/jobs/<id> is a job's status: an endpoint "jobs" with a
+    # path would never be reached.
+    class Shadowed(Connector):
+        id = "shadowed"
+
+        @endpoint(permission="open", description="the jobs of the business server", pattern=r"\d+")
+        def jobs(self, call: Call) -> list[str]:
+            return []
+
+    with pytest.raises(PluginError, match=r"endpoint 'jobs': is named after a path the gateway serves itself"):
+        _register(Shadowed)

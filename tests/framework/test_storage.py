@@ -4,7 +4,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from framework.storage import open_database
+from framework.storage.db import _migrated, schema_current
 from framework.storage.migrate import alembic_config, current
+from framework.storage.migrations import HEAD
 from framework.storage.records import RecordStore
 
 
@@ -16,6 +18,24 @@ def test_migrations_create_the_schema(database_url: str) -> None:
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     assert len(heads) == 1, f"the migrations must have exactly one head, not {heads}"
     assert current(db.engine) == heads[0]
+    assert heads[0] == HEAD, "update framework/storage/migrations/__init__.py's HEAD with the new migration"
+    assert schema_current(db.engine)
+    db.dispose()
+
+
+def test_a_database_behind_head_is_migrated_again(sqlite_url: str) -> None:
+    from sqlalchemy import text
+
+    db = open_database(sqlite_url)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        conn.execute(text("DROP TABLE request_history"))
+        conn.execute(text("DROP TABLE requests"))
+    assert not schema_current(db.engine)
+    db.dispose()
+    _migrated.discard(sqlite_url)  # a new process, as far as this module knows
+    db = open_database(sqlite_url)
+    assert schema_current(db.engine) and "requests" in inspect(db.engine).get_table_names()
     db.dispose()
 
 

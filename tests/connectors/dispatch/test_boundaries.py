@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import shapely
 
-from connectors.dispatch.boundaries import Boundaries, BoundariesError, load, parse
+from connectors.dispatch.boundaries import Boundaries, BoundariesError, codes, load, parse
 from tests.conftest import ROOT
 
 GEOJSON = ROOT / "data" / "metz_metropole_communes.geojson"
@@ -109,12 +109,16 @@ def test_a_department_sized_grid_of_700_communes_decides_each_cell() -> None:
     ('{"features": [{"properties": {}, "geometry": null}]}', "has no 'code' property"),
     ('{"features": [{"properties": {"code": "57463"}, "geometry": {"type": "Point", "coordinates": [6, 49]}}]}',
      "not a polygon"),
+    ('{"features": [{"properties": {"code": "57463"}, "geometry": {"type": "Polygon", '
+     '"coordinates": [[[6, 49], [7]]]}}]}', "has no usable geometry"),
 ])
 def test_an_unusable_file_says_what_is_wrong(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "b.geojson"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(BoundariesError, match=message):
         load(path)
+    with pytest.raises(BoundariesError, match=message):
+        codes(path)  # what `raccord check` reads: the same structure, without shapely
 
 
 def test_a_missing_file_names_it_without_its_directory(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import framework.app
+import framework.loading
 from framework.checks import overrides as ledger
 from framework.cli import cli
 from framework.config.report import Report
@@ -193,7 +193,7 @@ reason = "market search"
 @pytest.fixture
 def toy_cli(monkeypatch: pytest.MonkeyPatch) -> None:
     """The command line with the toy connector (and no entry points)."""
-    monkeypatch.setattr(framework.app, "make_plugin_manager",
+    monkeypatch.setattr(framework.loading, "make_plugin_manager",
                         lambda: make_plugin_manager(plugins=[toy], entry_points=False))
 
 
@@ -331,7 +331,7 @@ review_by = 2025-06-30
 """
     config = tmp_path / "instances.toml"
     config.write_text(text, encoding="utf-8")
-    monkeypatch.setattr(framework.app, "make_plugin_manager",
+    monkeypatch.setattr(framework.loading, "make_plugin_manager",
                         lambda: make_plugin_manager(plugins=[toy], entry_points=False))
     result = CliRunner().invoke(cli, ["--config", str(config), "check"])
     assert result.exit_code == 1, result.output
@@ -357,7 +357,7 @@ owner = "DSI"
 """
     config = tmp_path / "instances.toml"
     config.write_text(text, encoding="utf-8")
-    monkeypatch.setattr(framework.app, "make_plugin_manager",
+    monkeypatch.setattr(framework.loading, "make_plugin_manager",
                         lambda: make_plugin_manager(plugins=[toy], entry_points=False))
     result = CliRunner().invoke(cli, ["--config", str(config), "explain", "--deviations", "testville"])
     assert result.exit_code == 0, result.output

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -81,6 +82,10 @@ def test_every_service_route_is_a_reserved_name() -> None:
     assert set(gateway_app._SERVICE_ROUTES) | {status_page.PREFIX} <= RESERVED_INSTANCE_NAMES
     assert set(routes.TOP_LEVEL) == RESERVED_INSTANCE_NAMES
     assert routes.OPENAPI in RESERVED_PROFILE_NAMES
+    assert status_page.PREFIX.startswith("_")  # no instance name can start so, whatever the table
+    # And every top-level path the gateway documents (its module's "Routes::").
+    documented = set(re.findall(r"(?<![>\w])/([\w.]+)", (gateway_app.__doc__ or "").split("Every answer")[0]))
+    assert documented and documented <= RESERVED_INSTANCE_NAMES, documented
 
 
 @pytest.mark.parametrize("name", [*routes.TOP_LEVEL, ".hidden", "Metz", "a/b"])

@@ -115,7 +115,7 @@ def test_costs_advise_in_json_and_table(tmp_path: Path, contrib_dir: Path,  # no
                           b=OVERRIDE.format(name="beta", review="2027-01-31"))
     path = tmp_path / "instances.toml"
     load(tmp_path, text)  # validates
-    monkeypatch.setattr("framework.app.make_plugin_manager", _toy_pm)
+    monkeypatch.setattr("framework.loading.make_plugin_manager", _toy_pm)
     result = CliRunner().invoke(cli, ["--config", str(path), "costs", "--advise", "--today", "2026-06-01",
                                       "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -189,7 +189,7 @@ def test_club_shares_and_mistakes_are_checked_at_their_line(tmp_path: Path) -> N
 
 def test_check_and_explain_show_the_club_members(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     load(tmp_path, territory_text(c=CLUB))
-    monkeypatch.setattr("framework.app.make_plugin_manager", _toy_pm)
+    monkeypatch.setattr("framework.loading.make_plugin_manager", _toy_pm)
     path = str(tmp_path / "instances.toml")
     out = CliRunner().invoke(cli, ["--config", path, "check"]).output
     assert "club:capitales [club of 3: alpha, beta, gamma]" in out

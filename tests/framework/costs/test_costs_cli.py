@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import framework.app
+import framework.loading
 from framework.cli import cli
 from framework.plugins import make_plugin_manager
 from tests.framework.costs import toy
@@ -21,7 +21,7 @@ from tests.framework.costs.territory import TOML
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "instances.toml"
     path.write_text(TOML.format(split="population", floor=500), encoding="utf-8")
-    monkeypatch.setattr(framework.app, "make_plugin_manager",
+    monkeypatch.setattr(framework.loading, "make_plugin_manager",
                         lambda: make_plugin_manager(plugins=[toy], entry_points=False))
     return path
 

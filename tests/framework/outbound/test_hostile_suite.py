@@ -111,10 +111,10 @@ def test_through_the_gateway(mode: str, config: Path, other: HostileServer,
 @pytest.mark.parametrize("mode", sorted(CASES))
 def test_through_raccord_call(mode: str, config: Path, caplog: pytest.LogCaptureFixture,
                               monkeypatch: pytest.MonkeyPatch) -> None:
-    import framework.app
+    import framework.loading
 
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(framework.app, "make_plugin_manager",
+    monkeypatch.setattr(framework.loading, "make_plugin_manager",
                         lambda **kw: make_plugin_manager(plugins=[hostile_connector], **kw))
     monkeypatch.setenv("RACCORD_DATABASE_URL", f"sqlite:///{config.parent / 'cli.sqlite3'}")
     method, url, kwargs = request_of(mode)

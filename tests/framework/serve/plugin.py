@@ -7,10 +7,27 @@ Served by the real ``raccord serve`` (and its background process) through
 
 from __future__ import annotations
 
+import gc
+import os
 from typing import Any
 
-from framework import Accepted, Call, Connector, JobRun, Setting, UpstreamError, endpoint, hookimpl, job
-from framework.registry import ConnectorRegister
+from framework import (
+    Accepted,
+    Call,
+    Connector,
+    JobRun,
+    Report,
+    Setting,
+    Territory,
+    UpstreamError,
+    endpoint,
+    hookimpl,
+    job,
+)
+from framework.registry import ConnectorRegister, ConnectorRegistry
+
+#: A file where each process that loads the territory appends its pid (the load test).
+LOADS_ENV = "SERVE_TEST_LOADS"
 
 
 class ServeTest(Connector):
@@ -31,6 +48,11 @@ class ServeTest(Connector):
     def hello(self, call: Call) -> Any:
         return {"instance": self.ctx.binding.instance.name}
 
+    @endpoint(description="The serving process: its pid and how many objects it keeps out of the collector.",
+              permission="can_access")
+    def process(self, call: Call) -> Any:
+        return {"pid": os.getpid(), "frozen": gc.get_freeze_count()}
+
     @job(schedule="daily", description="Deliver one queued push to the business server.")
     def deliver(self, run: JobRun) -> dict[str, Any]:
         response = self.http.request("POST", f"{self.settings.server}/deliver",
@@ -47,3 +69,11 @@ class ServeTest(Connector):
 @hookimpl
 def raccord_register_connectors(register: ConnectorRegister) -> None:
     register.add(ServeTest)
+
+
+@hookimpl
+def raccord_check(territory: Territory, registry: ConnectorRegistry, report: Report) -> None:
+    """Runs once per load of the territory: say which process loaded it."""
+    if path := os.environ.get(LOADS_ENV):
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(f"{os.getpid()}\n")

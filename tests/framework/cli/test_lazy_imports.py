@@ -1,0 +1,76 @@
+"""Commands import only what they use (issue #14): checked on what a fresh process has
+in ``sys.modules`` when it exits, not on timings (those live in bench/startup.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+EXAMPLE = str(ROOT / "instances.toml")
+#: Run the real command line, then print which modules the process imported.
+CODE = """
+import atexit, json, sys
+atexit.register(lambda: print("MODULES=" + json.dumps(sorted(sys.modules)), file=sys.stderr))
+from framework.cli import main
+sys.argv[0] = "raccord"
+main()
+"""
+#: The runtime's heavy dependencies: none is needed to validate a territory (APScheduler's
+#: cron trigger is: it parses the jobs' schedules).
+RUNTIME = ("sqlalchemy", "alembic", "requests", "urllib3", "zeep", "jinja2", "gunicorn", "prometheus_client",
+           "psycopg", "shapely", "numpy", "framework.app", "framework.journal", "framework.storage",
+           "framework.outbound", "framework.gateway.app", "framework.gateway.server", "framework.gateway.auth")
+
+
+def modules_of(args: list[str], tmp_path: Path) -> set[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RACCORD_")}
+    env["RACCORD_DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    done = subprocess.run([sys.executable, "-c", CODE, *args], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES="))
+    return set(json.loads(line.removeprefix("MODULES=")))
+
+
+def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(n for n in names if n in modules)
+
+
+def test_help_imports_neither_the_runtime_nor_the_plugins(tmp_path: Path) -> None:
+    modules = modules_of(["--help"], tmp_path)
+    assert loaded(modules, RUNTIME) == []
+    # No plugin manager, no connector, no configuration model: only click and the errors.
+    assert loaded(modules, ("pluggy", "jsonschema", "framework.config.model", "framework.plugins")) == []
+    assert not any(m == "connectors" or m.startswith("connectors.") for m in modules)
+
+
+def test_check_imports_no_runtime(tmp_path: Path) -> None:
+    modules = modules_of(["--config", EXAMPLE, "check", "-q"], tmp_path)
+    assert "connectors.open311.connector" in modules  # it did load every connector
+    assert loaded(modules, RUNTIME) == []
+
+
+def test_call_runs_alembic_only_while_the_schema_is_not_current(tmp_path: Path) -> None:
+    call = ["--config", EXAMPLE, "call", "metz", "referentiel", "data", "q=metz"]
+    assert "alembic" in modules_of(call, tmp_path)  # a new database: migrated
+    again = modules_of(call, tmp_path)
+    assert "sqlalchemy" in again  # it did open the database
+    assert loaded(again, ("alembic", "framework.storage.migrate")) == []
+
+
+def test_the_help_summaries_are_the_commands_own() -> None:
+    import click
+
+    from framework.cli import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    for name, (_, summary) in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.help is not None
+        written = " ".join(command.help.split("\n\n")[0].split())
+        assert written == summary, f"{name}: update its summary in framework/cli/__init__.py's COMMANDS"
