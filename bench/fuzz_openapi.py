@@ -79,7 +79,7 @@ Open311 servers local, PayFiP and SMTP at closed ports (so their calls fail).
 | cases | {tally.cases} in {elapsed:.0f} s ({tally.cases / elapsed:.0f}/s) |
 | with credentials | {tally.signed} |
 | statuses | {statuses} |
-| **500s and non-JSON answers** | **{len(tally.bad)}** |
+| **500s, incidents (200 + `raccord.incident` in Passerelle mode) and non-JSON answers** | **{len(tally.bad)}** |
 | tracebacks in the server's log | {tracebacks} |
 | requests that left the business server's API (path traversal) | {escaped} of {len(upstream.seen)} |
 | operations reached | {len(kinds) - len(unreached)} / {len(kinds)} |

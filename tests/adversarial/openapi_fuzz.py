@@ -220,9 +220,12 @@ class Tally:
             problem = f"{response.headers.get('Content-Type')!r} instead of JSON"
         else:
             try:
-                json.loads(response.content)
+                payload = json.loads(response.content)
             except ValueError:
                 problem = "invalid JSON"
+            else:  # Passerelle's mode answers an incident 200 + err 1: still a 500 in disguise
+                if isinstance(payload, dict) and payload.get("err_class") == "raccord.incident":
+                    problem = "an incident"
         if problem:
             self.bad.append(f"{problem}: {case!r} → {response.status_code} {response.text[:300]}")
         assert not problem, self.bad[-1]
