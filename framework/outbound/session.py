@@ -8,7 +8,9 @@ runtime-checkable ``Protocol`` isinstance checks that cost more than the rest of
 preparation (bench/outbound_overhead.py). A binding's environment is resolved once,
 when its session is built (``trust_env`` off; proxies and CA bundle from its settings),
 so here a request is prepared from the call's own arguments and the session's fixed
-headers, and sent with the session's settings as they are.
+headers, and sent with the session's settings as they are. A URL is parsed, validated
+and requoted by requests once (per session, the first time it is called); its query
+parameters are appended to that. Sending goes the lean way too (transport.py).
 
 Whatever this path does not handle (session-level params, auth or hooks, per-call
 cookies or hooks, ``trust_env`` turned back on) goes through requests' own
