@@ -5,18 +5,31 @@ Also the lean request path (framework/outbound/session.py) against requests' own
 after"), with a stub transport and against the local server, and what requests 2.34's
 runtime-checkable Protocol checks cost.
 
+And the lean transport (framework/outbound/transport.py) against the lean prepare
+alone, interleaved round by round, against a keep-alive server in its own process
+(so the client's GIL is its own): wall p50 and the calling thread's CPU time per call
+(``time.thread_time``: what a loaded machine cannot inflate much), next to the floors
+(http.client, urllib3's ``urlopen``) and bare requests. ``--compare-python`` runs the
+same rounds, interleaved, under another interpreter (a venv with another requests).
+
 Runs: a keep-alive JSON server in a thread; N sequential GETs per variant, 3 rounds,
 median of the rounds' p50/p99. Also the cost of building a binding's client and of one
 journal row (synchronous insert vs the batched writer). Writes
 docs/benchmarks/outbound_overhead.md.
 
-    .venv/bin/python bench/outbound_overhead.py [--calls 2000] [--pg URL]
+    .venv/bin/python bench/outbound_overhead.py [--calls 2000] [--pg URL] [--compare-python PY]
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import ssl
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -33,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from framework import journal  # noqa: E402
 from framework.outbound import OutboundHTTP  # noqa: E402
+from framework.outbound import deadline as deadlines  # noqa: E402
 from framework.outbound.breaker import CircuitBreaker  # noqa: E402
 from framework.outbound.journal_writer import JournalWriter  # noqa: E402
 from framework.outbound.policy import OutboundPolicy  # noqa: E402
@@ -194,6 +208,145 @@ def before_after(url: str, n: int, rounds: int = 5) -> list[tuple[str, float, fl
             for name, vals in rows.items()]
 
 
+class TenacityEveryCall(OutboundHTTP):
+    """OutboundHTTP as it was before the first attempt left tenacity (commit 14a8b6f)."""
+
+    def _send(self, method: str, url: str, keyed: bool, kwargs: dict[str, Any],
+              deadline: deadlines.Deadline) -> requests.Response:
+        allowed = method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE") or keyed
+        retrying = self._retrying.get(allowed)
+        if retrying is None:
+            from framework.outbound.retry import make_retrying
+
+            retrying = self._retrying[allowed] = make_retrying(self.policy, method, keyed)
+        return retrying(self._attempt, method, url, kwargs, deadline)  # type: ignore[no-any-return]
+
+
+def _serve_forever(port_queue: Any) -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    port_queue.put(httpd.server_address[1])
+    httpd.serve_forever()
+
+
+def transport_clients(port: int) -> dict[str, Callable[[], Any]]:
+    """The variants of the lean-transport comparison, by label (one GET each)."""
+    from framework.outbound.transport import LeanAdapter
+
+    url = f"http://127.0.0.1:{port}/api"
+    query = "/api?q=rue+de+la+paix&limit=10"
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+
+    def raw() -> None:
+        conn.request("GET", query)
+        conn.getresponse().read()
+
+    import urllib3
+
+    pool = urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=4)
+
+    def pooled() -> None:
+        answer = pool.urlopen("GET", query, preload_content=False, retries=False, redirect=False)
+        answer.read()
+        answer.release_conn()
+
+    bare = requests.Session()
+    bare.trust_env = False
+    policy = OutboundPolicy(retries=2)
+    before = TenacityEveryCall("metz/t", policy=policy)
+    old = deadlines.DeadlineAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    for prefix in ("http://", "https://"):
+        before.session.mount(prefix, old)  # requests' own Session.send and HTTPAdapter helpers
+    lean_only = TenacityEveryCall("metz/t", policy=policy)
+    shipped = OutboundHTTP("metz/t", policy=policy)
+    assert isinstance(shipped.session.get_adapter(url), LeanAdapter)
+    return {
+        "http.client, one kept-alive connection (floor)": raw,
+        "urllib3 HTTPConnectionPool.urlopen (floor)": pooled,
+        "bare requests.Session.get, trust_env=False": lambda: bare.get(url, params=PARAMS, timeout=(5, 30)),
+        "before: OutboundHTTP, lean prepare only (requests' Session.send, HTTPAdapter helpers, "
+        "tenacity per call)": lambda: before.request("GET", url, params=PARAMS),
+        "OutboundHTTP + lean transport, tenacity per call": lambda: lean_only.request("GET", url, params=PARAMS),
+        "after: OutboundHTTP + lean transport + first attempt outside tenacity (shipped)":
+            lambda: shipped.request("GET", url, params=PARAMS),
+    }
+
+
+def transport_round(clients: dict[str, Callable[[], Any]], n: int, batch: int = 20) -> dict[str, tuple[float, float]]:
+    """One round: per variant, (p50 wall µs, median CPU µs per call of the calling
+    thread). The variants take turns every ``batch`` calls, so that each sees the same
+    load from the machine's other processes."""
+    for call in clients.values():
+        for _ in range(50):
+            call()
+    walls: dict[str, list[float]] = {name: [] for name in clients}
+    cpus: dict[str, list[float]] = {name: [] for name in clients}
+    for _ in range(max(1, n // batch)):
+        for name, call in clients.items():
+            cpu = time.thread_time()
+            for _ in range(batch):
+                t = time.perf_counter()
+                call()
+                walls[name].append((time.perf_counter() - t) * 1e6)
+            cpus[name].append((time.thread_time() - cpu) / batch * 1e6)
+    return {name: (percentiles(walls[name])[0], statistics.median(cpus[name])) for name in clients}
+
+
+def transport_child(port: int, n: int, rounds: int) -> None:
+    """--child: rounds of the comparison under this interpreter, as JSON lines (one per
+    round, each printed when the parent asks by writing a line on stdin)."""
+    clients = transport_clients(port)
+    for _ in range(rounds):
+        if not sys.stdin.readline():
+            return
+        print(json.dumps(transport_round(clients, n)), flush=True)
+
+
+def transport_comparison(n: int, rounds: int, other: str | None) -> tuple[list[tuple[str, float, float]], str]:
+    """Rounds of every variant, each interpreter's (this one's, and the other's if
+    given) in a child process of its own, the children taking turns round by round:
+    the same treatment for both (a child measured ~20 % slower than its parent here)."""
+    ctx = multiprocessing.get_context("fork")
+    ports = ctx.Queue()
+    server = ctx.Process(target=_serve_forever, args=(ports,), daemon=True)
+    server.start()
+    port = ports.get(timeout=30)
+    pythons = [sys.executable] + ([other] if other else [])
+    versions = [subprocess.run([py, "-c", "import requests; print(requests.__version__)"], capture_output=True,
+                               text=True, check=True).stdout.strip() for py in pythons]
+    children = [subprocess.Popen([py, __file__, "--child", str(port), "--calls", str(n), "--rounds", str(rounds)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                 env={**os.environ, "PYTHONPATH": str(ROOT)}) for py in pythons]
+    results: dict[str, list[tuple[float, float]]] = {}
+    for _ in range(rounds):
+        for version, child in zip(versions, children, strict=True):
+            assert child.stdin is not None and child.stdout is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+            for name, figures in json.loads(child.stdout.readline()).items():
+                results.setdefault(f"{name} [requests {version}]", []).append(tuple(figures))
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=60)
+    server.kill()
+    rows = [(name, statistics.median(w for w, _ in vals), statistics.median(c for _, c in vals))
+            for name, vals in results.items()]
+    return rows, versions[1] if other else ""
+
+
+def tls_context_cost() -> list[tuple[str, float]]:
+    """What requests 2.34 pays per new TLS connection and the lean path once per binding."""
+    from urllib3.util.ssl_ import create_urllib3_context
+
+    def certifi_context() -> None:
+        create_urllib3_context().load_verify_locations(cafile=requests.adapters.DEFAULT_CA_BUNDLE_PATH)
+
+    return [("SSL context + certifi CA bundle load (requests: every new TLS connection; lean: once)",
+             per_op(certifi_context, 30)),
+            ("ssl.create_default_context() alone", per_op(ssl.create_default_context, 30))]
+
+
 def protocol_costs() -> list[tuple[str, float]]:
     from collections.abc import Mapping
 
@@ -250,7 +403,22 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--pg", help="also measure journal writes on this PostgreSQL URL")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of the lean-transport comparison")
+    parser.add_argument("--compare-python", help="also run the lean-transport comparison under this "
+                        "interpreter (e.g. a venv with another requests), interleaved")
+    parser.add_argument("--transport-only", action="store_true",
+                        help="print the lean-transport comparison only (writes nothing)")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        transport_child(args.child, args.calls, args.rounds)
+        return
+    transport, other_version = transport_comparison(args.calls, args.rounds, args.compare_python)
+    tls = tls_context_cost()
+    if args.transport_only:
+        for name, p50, cpu in transport + [(name, cost, 0.0) for name, cost in tls]:
+            print(f"{p50:8.0f} {cpu:6.0f}  {name}")
+        return
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
@@ -285,13 +453,47 @@ def main() -> None:
     lines += ["", "## Lean request path: before / after, side by side", "",
               "The same OutboundHTTP (deadline, cap, redirect rules, retry policy) over requests' own "
               "`Session.request` (before) and over `BindingSession` (after), GET with two query "
-              "parameters; 5 interleaved rounds (before, after, before, …), median of the rounds.", "",
+              "parameters, both over the binding's LeanAdapter (so \"after\" also has the lean "
+              "Session.send); 5 interleaved rounds (before, after, before, …), median of the rounds.", "",
               "| variant | p50 µs | p99 µs |", "|---|---|---|"]
     lines += [f"| {name} | {p50:.1f} | {p99:.1f} |" for name, p50, p99 in lean]
     for label in ("stub transport", "local server"):
         b = next(p for name, p, _ in lean if name.startswith(label) and "before" in name)
         a = next(p for name, p, _ in lean if name.startswith(label) and "after" in name)
         lines.append(f"| {label}: after / before (p50) | {a / b:.2f}× | |")
+    lines += ["", "## Lean transport: before / after, side by side", "",
+              f"GET with two query parameters against a keep-alive JSON server in its own process, "
+              f"{args.calls} sequential calls per variant and round, the variants taking turns every 20 "
+              f"calls; {args.rounds} rounds, median of the rounds. CPU: the calling thread's CPU "
+              "time per call (`time.thread_time`, median of the 20-call batches), which the other "
+              "processes on the machine inflate less than wall time."
+              " Each interpreter measures in a child process of its own"
+              + (f"; requests {other_version} under another venv, its rounds interleaved with these"
+                 if other_version else "") + ".", "",
+              "| variant | p50 µs (wall) | CPU µs per call |", "|---|---|---|"]
+    lines += [f"| {name} | {p50:.0f} | {cpu:.0f} |" for name, p50, cpu in transport]
+    lines += ["", "| ratio (same run) | wall p50 | CPU |", "|---|---|---|"]
+    ours = f"[requests {requests.__version__}]"
+
+    def row(label: str, version: str = ours) -> tuple[float, float]:
+        return next((w, c) for name, w, c in transport if name.startswith(label) and name.endswith(version))
+
+    after, before = row("after:"), row("before:")
+    bare, floor = row("bare requests"), row("urllib3")
+    lines += [f"| after / before | {after[0] / before[0]:.2f}× | {after[1] / before[1]:.2f}× |",
+              f"| after / bare requests.Session.get | {after[0] / bare[0]:.2f}× | {after[1] / bare[1]:.2f}× |",
+              f"| after / urllib3 urlopen | {after[0] / floor[0]:.2f}× | {after[1] / floor[1]:.2f}× |"]
+    if other_version:
+        theirs = f"[requests {other_version}]"
+        o_after, o_before, o_floor = row("after:", theirs), row("before:", theirs), row("urllib3", theirs)
+        lines += [f"| requests {other_version}: after / before | {o_after[0] / o_before[0]:.2f}× | "
+                  f"{o_after[1] / o_before[1]:.2f}× |",
+                  f"| requests {other_version}: after / urllib3 urlopen | {o_after[0] / o_floor[0]:.2f}× | "
+                  f"{o_after[1] / o_floor[1]:.2f}× |",
+                  f"| after, requests {other_version} / after, requests {requests.__version__} | "
+                  f"{o_after[0] / after[0]:.2f}× | {o_after[1] / after[1]:.2f}× |"]
+    lines += ["", "| TLS setup | µs |", "|---|---|"]
+    lines += [f"| {name} | {cost:.0f} |" for name, cost in tls]
     lines += ["", "| requests 2.34 check | µs |", "|---|---|"]
     lines += [f"| {name} | {cost:.2f} |" for name, cost in protocols]
     text = "\n".join(lines) + "\n"

@@ -18,7 +18,7 @@ APIs both trees share (``make_app``, ``NonceStore.remember``, ``BatchedJournal.r
 
 Writes docs/benchmarks/signed_path.md.
 
-    .venv/bin/python bench/signed_path.py [--before REV] [--rounds 3] [--pg URL]
+    .venv/bin/python bench/signed_path.py [--before REV] [--after REV] [--rounds 3] [--pg URL]
 """
 
 from __future__ import annotations
@@ -292,6 +292,7 @@ def _drop_pg(admin: str, url: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--before", help="git revision measured side by side (e.g. main)")
+    parser.add_argument("--after", help="git revision measured as \"after\" (default: this working tree)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--nonces", type=int, default=3000)
     parser.add_argument("--calls", type=int, default=3000)
@@ -305,9 +306,10 @@ def main() -> None:
         print(json.dumps(_worker(args.worker, args.db, args.nonces, args.calls, args.profile)))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        trees = {"after": ROOT}
+        after = _extract(args.after, Path(tmp) / "after") if args.after else ROOT
+        trees = {"after": after}
         if args.before:
-            trees = {"before": _extract(args.before, Path(tmp) / "before"), "after": ROOT}
+            trees = {"before": _extract(args.before, Path(tmp) / "before"), "after": after}
         backends = [("SQLite", "sqlite:///{tmp}/bench.sqlite3")]
         if args.pg:
             backends.append(("PostgreSQL", args.pg))
@@ -335,7 +337,8 @@ def _median(runs: list[dict[str, Any]], key: str, i: int) -> float:
 def _report(results: dict[tuple[str, str], list[dict[str, Any]]], args: argparse.Namespace,
             names: list[str]) -> str:
     lines = ["# Signed-call hot path, in process: before / after", "",
-             f"`bench/signed_path.py --before {args.before or '-'} --rounds {args.rounds}`: each round runs "
+             f"`bench/signed_path.py --before {args.before or '-'} --after {args.after or '-'} "
+             f"--rounds {args.rounds}`: each round runs "
              "one worker process per tree, alternately (order rotated), on fresh databases; medians of "
              f"the rounds. 2 shared cores: compare within one run. Nonce inserts: {args.nonces} per "
              "variant, one thread, in blocks of 1,000 alternating journals off / on; \"journals on\" "

@@ -42,12 +42,21 @@ def redact_url(url: str) -> str:
     Runs on every journaled call, so it rewrites only what it must: other parameters
     stay byte for byte as received (re-encoding the whole query cost ~100 µs a call).
     """
+    if url[:1] == "/" and url[1:2] != "/" and "#" not in url and url.isprintable():
+        # A path and its query (every inbound row): what urlsplit/urlunsplit would give,
+        # without them — no scheme, no host, nothing they would strip (tests compare).
+        path, _, query = url.partition("?")
+        return f"{path}?{_redact_query(query)}" if query else path
     parts = urlsplit(url)
     netloc = parts.netloc
     if "@" in netloc:
         netloc = netloc.rpartition("@")[2]
-    query = "&".join(_redact_pair(pair) for pair in parts.query.split("&")) if parts.query else ""
+    query = _redact_query(parts.query) if parts.query else ""
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _redact_query(query: str) -> str:
+    return "&".join(_redact_pair(pair) for pair in query.split("&"))
 
 
 def host_of(url: str) -> str:

@@ -29,9 +29,10 @@ from framework.outbound.answer import On404, decode_json, read_body
 from framework.outbound.breaker import CircuitBreaker
 from framework.outbound.bulkhead import Bulkhead, default_size
 from framework.outbound.journal_writer import JournalWriter
-from framework.outbound.policy import IDEMPOTENT_METHODS, OutboundPolicy
+from framework.outbound.policy import IDEMPOTENT_METHODS, RETRY_STATUSES, OutboundPolicy
 from framework.outbound.retry import make_retrying
 from framework.outbound.session import BindingSession
+from framework.outbound.transport import LeanAdapter
 
 __all__ = ["OutboundHTTP", "decode_json"]
 
@@ -82,7 +83,7 @@ class OutboundHTTP:
             session.verify = self.policy.ca_bundle or True
             session.headers["User-Agent"] = "raccord/0.1"
             # tenacity does the retrying; urllib3's own retries would hide attempts.
-            adapter = deadlines.DeadlineAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+            adapter = LeanAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             self._session = session
@@ -156,7 +157,17 @@ class OutboundHTTP:
             retrying = make_retrying(self.policy, method, keyed, sleep=lambda s: self.sleep(s))
             self._retrying[allowed] = retrying
         try:
-            return retrying(self._attempt, method, url, kwargs, deadline)
+            # The first attempt outside tenacity (its bookkeeping cost ~25 µs a call):
+            # an answer no retry is asked for is returned as is; anything else — an
+            # error, a 429/5xx — is replayed into tenacity as its first attempt, so
+            # retry decisions, waits and attempt counts are tenacity's, unchanged.
+            try:
+                first = self._attempt(method, url, kwargs, deadline)
+            except Exception as exc:
+                return retrying(_replay(exc, self._attempt), method, url, kwargs, deadline)
+            if first.status_code not in RETRY_STATUSES:
+                return first
+            return retrying(_replay(first, self._attempt), method, url, kwargs, deadline)
         except requests.RequestException as exc:
             if deadline.passed():
                 raise UpstreamTimeout(f"{host_of(url)} did not send its whole answer within "
@@ -254,6 +265,22 @@ class OutboundHTTP:
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
+
+
+def _replay(first: requests.Response | Exception,
+            attempt: Callable[..., requests.Response]) -> Callable[..., requests.Response]:
+    """``attempt``, whose first call gives back the outcome of an attempt already made."""
+    pending = [first]
+
+    def replaying(*args: Any) -> requests.Response:
+        if pending:
+            outcome = pending.pop()
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+        return attempt(*args)
+
+    return replaying
 
 
 def _sent_url(response: requests.Response | None, url: str) -> str:

@@ -26,6 +26,7 @@ from requests.cookies import RequestsCookieJar, merge_cookies
 from requests.structures import CaseInsensitiveDict
 
 from framework.outbound.redirects import GuardedSession
+from framework.outbound.transport import lean_send
 
 
 class BindingSession(GuardedSession):
@@ -59,12 +60,19 @@ class BindingSession(GuardedSession):
                          verify=self.verify if verify is None else verify,
                          cert=self.cert if cert is None else cert)
 
-    def _headers(self, headers: Any) -> CaseInsensitiveDict[Any]:
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        # Straight to the binding's urllib3 pools (transport.py) unless the transport
+        # is mocked or the call needs what only requests' own send does.
+        response = lean_send(self, request, kwargs)
+        return super().send(request, **kwargs) if response is None else response
+
+    def _headers(self, headers: Any) -> Any:
+        if not headers:
+            return self.headers  # prepare_headers copies it
         merged: CaseInsensitiveDict[Any] = CaseInsensitiveDict(self.headers)
-        if headers:
-            merged.update(headers)
-            for name in [k for k, v in merged.items() if v is None]:  # None removes a header
-                del merged[name]
+        merged.update(headers)
+        for name in [k for k, v in merged.items() if v is None]:  # None removes a header
+            del merged[name]
         return merged
 
     def _proxies(self, proxies: Any) -> dict[str, str]:

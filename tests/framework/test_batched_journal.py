@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from framework import metrics
@@ -163,3 +165,24 @@ def test_the_sqlite_file_replaced_is_refused(tmp_path: Any, caplog: pytest.LogCa
     assert not path.exists()  # no new empty file written instead
     writer.close()
     db.dispose()
+
+
+def _redacted_by_urlsplit(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    from framework.journal import _redact_pair
+
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    query = "&".join(_redact_pair(pair) for pair in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["/", "?", "&", "=", "apikey", "signature", "Nonce", "q", "%41", "+", ":", "//",
+                                 "\t", "é", "#", "@", "x", " ", "%"]), max_size=14).map("".join))
+def test_redacting_a_path_gives_what_urlsplit_would(tail: str) -> None:
+    from framework.journal import redact_url
+
+    for url in (f"/{tail}", tail, f"http://u:p@h{tail}"):
+        assert redact_url(url) == _redacted_by_urlsplit(url), url

@@ -1,0 +1,259 @@
+"""The lean transport under a binding's session: requests' API, urllib3's pools, nothing between.
+
+requests' ``Session.send`` and ``HTTPAdapter.send`` redo per call what a binding
+settles once: they parse the URL three times (pool key, proxy selection, path),
+rebuild the urllib3 pool key and look the pool up, stat the CA bundle
+(``cert_verify``), run the cookie jar over answers that set no cookie, dispatch empty
+hook lists and walk a redirect generator for answers that are no redirect. With a CA
+bundle, urllib3 also builds an SSL context and loads the bundle for every new
+connection.
+
+:class:`LeanAdapter` is requests' ``HTTPAdapter`` — its ``send``, ``urlopen`` call and
+error mapping are requests' own, unchanged — whose per-call helpers are cheap: one
+urllib3 pool per origin, built once, whose TLS context (verification on, hostname
+checked: certifi's bundle as requests uses, or the binding's ``ca_bundle``) is built
+once per CA bundle; the path from the prepared URL without re-parsing it; the
+``Response`` built as requests builds it, minus the cookie pass when no cookie is set.
+Answers stay streamed (``preload_content=False``: the size cap and the deadline
+watchdog work as before), and the pools' connections register their sockets with the
+call's deadline (:mod:`.deadline`).
+
+:func:`lean_send` is ``Session.send`` without the no-ops. It is taken only when the
+transport is not mocked — ``responses`` patches ``HTTPAdapter.send``,
+``requests_mock`` swaps ``get_adapter``, a connector may mount its own adapter — and
+the request has no response hooks; otherwise requests' own ``Session.send`` runs. A
+proxy, a client certificate or ``verify`` off go through requests' own helpers.
+Redirects are resolved by the session, so the redirect guard (:mod:`.redirects`)
+applies, each hop sent the lean way again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Mapping
+from datetime import timedelta
+from ssl import SSLContext, SSLError
+from typing import Any
+
+import requests
+from requests.adapters import DEFAULT_CA_BUNDLE_PATH, HTTPAdapter
+from requests.cookies import extract_cookies_to_jar
+from requests.sessions import preferred_clock
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers, select_proxy
+from urllib3.connectionpool import HTTPConnectionPool
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
+from urllib3.util.ssl_ import create_urllib3_context
+
+from framework.outbound.deadline import DeadlineAdapter, _Pool, _TLSPool
+
+
+def _requests_own_send() -> Any:
+    send = HTTPAdapter.send
+    # Imported while a mock is active (a test importing raccord lazily under
+    # @responses.activate)? Then the lean path is never taken.
+    return send if getattr(send, "__module__", None) == "requests.adapters" else None
+
+
+#: requests' own ``HTTPAdapter.send`` as imported: when ``HTTPAdapter.send`` is not
+#: this function any more, someone mocks the transport (``responses`` does).
+REQUESTS_SEND = _requests_own_send()
+#: Origins (scheme://host:port) one binding's adapter keeps a pool for; past that the
+#: oldest pool is closed. A binding talks to one or two servers.
+MAX_POOLS = 32
+_UNKNOWN: Any = object()  # an origin not seen yet (None: one requests' helpers handle)
+_SEND_KWARGS = frozenset({"stream", "timeout", "verify", "cert", "proxies", "allow_redirects"})
+
+
+class _LeanPool(_Pool):
+    """A pool of the lean path (its TLS settings are fixed when it is built)."""
+
+
+class _LeanTLSPool(_TLSPool):
+    """A pool of the lean path (its TLS settings are fixed when it is built)."""
+
+
+_LEAN_POOLS: dict[str, type[HTTPConnectionPool]] = {"http": _LeanPool, "https": _LeanTLSPool}
+
+
+class LeanAdapter(DeadlineAdapter):
+    """The binding's adapter: requests' ``HTTPAdapter.send`` over per-origin pools
+    resolved once (see the module's docstring)."""
+
+    def __init__(self, pool_connections: int = 10, pool_maxsize: int = 10, max_retries: int = 0,
+                 pool_block: bool = False) -> None:
+        super().__init__(pool_connections=pool_connections, pool_maxsize=pool_maxsize,
+                         max_retries=max_retries, pool_block=pool_block)
+        self._pool_kwargs: dict[str, Any] = {"maxsize": pool_maxsize, "block": pool_block}
+        self._pools: dict[tuple[str, bool | str], HTTPConnectionPool | None] = {}
+        self._contexts: dict[str, SSLContext | None] = {}
+        self._lock = threading.Lock()
+
+    def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: Any,
+                                        proxies: Mapping[str, str] | None = None,
+                                        cert: Any = None) -> HTTPConnectionPool:
+        url = request.url
+        origin = _origin(url) if isinstance(url, str) and not cert and verify else None
+        if origin is not None and not (proxies and select_proxy(url, proxies)):  # type: ignore[arg-type]
+            key = (origin, verify)
+            pool = self._pools.get(key, _UNKNOWN)
+            if pool is _UNKNOWN:
+                pool = self._pool(key)
+            if pool is not None:
+                return pool  # type: ignore[no-any-return]
+        return super().get_connection_with_tls_context(  # type: ignore[return-value]
+            request, verify, proxies=proxies, cert=cert)
+
+    def cert_verify(self, conn: Any, url: Any, verify: Any, cert: Any) -> None:
+        if not isinstance(conn, _LeanPool | _LeanTLSPool):
+            # requests' own: it sets the pool's CA bundle, loaded again per connection.
+            super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
+
+    def request_url(self, request: requests.PreparedRequest, proxies: Mapping[str, str] | None) -> str:
+        url = request.url
+        origin = _origin(url) if isinstance(url, str) else None
+        if origin is None or (proxies and select_proxy(url, proxies)):  # type: ignore[arg-type]
+            return super().request_url(request, proxies)
+        return url[len(origin):].partition("#")[0] or "/"  # type: ignore[index]  # path_url
+
+    def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
+        """requests' own, but the cookie jar runs only over answers setting cookies."""
+        response = requests.Response()
+        response.status_code = resp.status
+        response.headers = CaseInsensitiveDict(resp.headers)
+        response.encoding = get_encoding_from_headers(response.headers)
+        response.raw = resp
+        response.reason = resp.reason
+        url = req.url
+        response.url = url.decode("utf-8") if isinstance(url, bytes) else url  # type: ignore[assignment]
+        if sets_cookies(resp):
+            extract_cookies_to_jar(response.cookies, req, resp)  # type: ignore[no-untyped-call]
+        response.request = req
+        response.connection = self
+        return response
+
+    def _pool(self, key: tuple[str, bool | str]) -> HTTPConnectionPool | None:
+        """The pool for an origin and CA bundle, built once; None (remembered) for what
+        requests' own helpers must handle or report."""
+        origin, verify = key
+        with self._lock:
+            if key in self._pools:
+                return self._pools[key]
+            pool = self._build(origin, verify)
+            if len(self._pools) >= MAX_POOLS:
+                oldest = self._pools.pop(next(iter(self._pools)))
+                if oldest is not None:
+                    oldest.close()
+            self._pools[key] = pool
+            return pool
+
+    def _build(self, origin: str, verify: bool | str) -> HTTPConnectionPool | None:
+        try:
+            parsed = parse_url(origin)
+        except LocationParseError:
+            return None  # requests raises its InvalidURL
+        scheme = (parsed.scheme or "").lower()
+        if scheme not in _LEAN_POOLS or not parsed.host:
+            return None
+        kwargs = dict(self._pool_kwargs)
+        if scheme == "https":
+            context = self._context(verify)
+            if context is None:
+                return None
+            # Verification whatever the context says: urllib3 sets the mode from
+            # cert_reqs on every connection, and checks the hostname.
+            kwargs.update(ssl_context=context, cert_reqs="CERT_REQUIRED")
+        return _LEAN_POOLS[scheme](parsed.host, parsed.port, **kwargs)
+
+    def _context(self, verify: bool | str) -> SSLContext | None:
+        """One verifying SSL context per CA bundle; None when requests must report the
+        bundle missing or unreadable."""
+        location = DEFAULT_CA_BUNDLE_PATH if verify is True else str(verify)
+        if location not in self._contexts:
+            context: SSLContext | None = create_urllib3_context()  # CERT_REQUIRED, hostname checked
+            assert context is not None
+            try:
+                if os.path.isdir(location):
+                    context.load_verify_locations(capath=location)
+                else:
+                    context.load_verify_locations(cafile=location)
+            except (OSError, SSLError):
+                context = None
+            self._contexts[location] = context
+        return self._contexts[location]
+
+    def close(self) -> None:
+        super().close()
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            if pool is not None:
+                pool.close()
+
+
+def _origin(url: str) -> str | None:
+    """``scheme://netloc`` of a prepared URL (requests always gives it a path)."""
+    start = url.find("://")
+    end = url.find("/", start + 3) if start > 0 else -1
+    return url[:end] if end > 0 else None
+
+
+def sets_cookies(answer: Any) -> bool:
+    headers = getattr(answer, "headers", None)
+    return headers is None or "Set-Cookie" in headers or "Set-Cookie2" in headers
+
+
+def lean_send(session: requests.Session, request: requests.PreparedRequest,
+              kwargs: dict[str, Any]) -> requests.Response | None:
+    """requests' ``Session.send`` without its no-ops, or None (nothing sent) when
+    requests' own must run: a mocked transport, someone else's adapter, hooks.
+
+    Same semantics: the session's stream/verify/cert/proxies as defaults, the adapter's
+    ``send``, elapsed time, the session's cookies updated, redirects resolved by the
+    session, the content read unless streaming."""
+    if REQUESTS_SEND is None or HTTPAdapter.send is not REQUESTS_SEND:
+        return None  # responses (or another mock) patches the transport
+    if not _SEND_KWARGS.issuperset(kwargs) or request.hooks.get("response"):
+        return None
+    url = request.url
+    if not isinstance(url, str):
+        return None
+    adapter = session.get_adapter(url)  # requests_mock patches get_adapter
+    if not isinstance(adapter, LeanAdapter) or type(adapter).send is not REQUESTS_SEND:
+        return None
+    stream, verify, cert, proxies = (kwargs.get(k) for k in ("stream", "verify", "cert", "proxies"))
+    sent: dict[str, Any] = {"stream": session.stream if stream is None else stream,
+                            "timeout": kwargs.get("timeout"),
+                            "verify": session.verify if verify is None else verify,
+                            "cert": session.cert if cert is None else cert,
+                            "proxies": dict(session.proxies) if proxies is None else proxies}
+    started = preferred_clock()
+    response = adapter.send(request, **sent)
+    response.elapsed = timedelta(seconds=preferred_clock() - started)
+    if sets_cookies(response.raw):
+        extract_cookies_to_jar(session.cookies, request, response.raw)  # type: ignore[no-untyped-call]
+    if response.is_redirect:
+        response = _redirected(session, response, request, kwargs.get("allow_redirects", True), sent)
+    if not sent["stream"]:
+        response.content  # noqa: B018 - reads the body, as requests does
+    return response
+
+
+def _redirected(session: requests.Session, response: requests.Response,
+                request: requests.PreparedRequest, allow_redirects: bool,
+                sent: dict[str, Any]) -> requests.Response:
+    """The tail of requests' ``Session.send`` for a redirect answer."""
+    if allow_redirects:
+        history = list(session.resolve_redirects(response, request, **sent))
+        if history:
+            history.insert(0, response)
+            response = history.pop()
+            response.history = history
+    else:
+        with contextlib.suppress(StopIteration):
+            response._next = next(  # type: ignore[attr-defined]
+                session.resolve_redirects(response, request, yield_requests=True, **sent))
+    return response
