@@ -257,6 +257,12 @@ def transport_clients(port: int) -> dict[str, Callable[[], Any]]:
     old = deadlines.DeadlineAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
     for prefix in ("http://", "https://"):
         before.session.mount(prefix, old)  # requests' own Session.send and HTTPAdapter helpers
+    from framework.outbound.session import _encode_params
+
+    def prepare_every_url(prepared: requests.PreparedRequest, url: str, params: Any) -> None:
+        prepared.prepare_url(url, _encode_params(params))
+
+    setattr(before.session, "_prepare_url", prepare_every_url)  # as in 14a8b6f  # noqa: B010
     lean_only = TenacityEveryCall("metz/t", policy=policy)
     shipped = OutboundHTTP("metz/t", policy=policy)
     assert isinstance(shipped.session.get_adapter(url), LeanAdapter)
@@ -266,7 +272,8 @@ def transport_clients(port: int) -> dict[str, Callable[[], Any]]:
         "bare requests.Session.get, trust_env=False": lambda: bare.get(url, params=PARAMS, timeout=(5, 30)),
         "before: OutboundHTTP, lean prepare only (requests' Session.send, HTTPAdapter helpers, "
         "tenacity per call)": lambda: before.request("GET", url, params=PARAMS),
-        "OutboundHTTP + lean transport, tenacity per call": lambda: lean_only.request("GET", url, params=PARAMS),
+        "OutboundHTTP + lean transport + URLs prepared once, tenacity per call":
+            lambda: lean_only.request("GET", url, params=PARAMS),
         "after: OutboundHTTP + lean transport + first attempt outside tenacity (shipped)":
             lambda: shipped.request("GET", url, params=PARAMS),
     }

@@ -10,6 +10,11 @@ shows medians. Measured per round:
   (``/proc/<pid>/smaps_rollup``): their total PSS against one process's RSS (the
   master's: one copy of the loaded territory). Unshared, the ratio would be ≈ 3.
 
+The interpreter is that of an installed raccord (``--editable`` for the developer's
+venv as it is): a venv whose only ``.pth`` puts this venv's site-packages on the path,
+so the dependencies are the same but setuptools' editable-install finder (25–30 ms of
+every start-up, a development artefact) does not run; the code comes from PYTHONPATH.
+
 ``--baseline DIR`` runs the same rounds with another checkout's code first on
 ``PYTHONPATH`` (e.g. ``git archive main | tar -x -C /tmp/base``), interleaved with
 this one, so that before and after are measured side by side on the same load.
@@ -51,6 +56,24 @@ def env_for(code: Path | None, tmp: Path) -> dict[str, str]:
     return env
 
 
+PYTHON = sys.executable
+
+
+def installed_python(tmp: Path) -> str:
+    """A venv seeing this venv's packages through one .pth line: an installed raccord's
+    start-up, without the editable finder's (the .pth files of a path added that way
+    are not processed)."""
+    import sysconfig
+    import venv
+
+    target = tmp / "venv"
+    venv.create(target, with_pip=False)
+    own = Path(sysconfig.get_paths(vars={"base": str(target)})["purelib"])
+    own.mkdir(parents=True, exist_ok=True)
+    (own / "raccord-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    return str(target / "bin" / "python")
+
+
 def compiled(code: Path) -> None:
     """Bytecode for a checkout, as an installed package has it: with PYTHONDONTWRITEBYTECODE
     set (it is on the developers' machines), every run would compile every module again."""
@@ -62,7 +85,7 @@ def timed(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float
     """Wall and CPU (user + system) seconds of a fresh ``raccord`` process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", ENTRY, *args], env=env, cwd=cwd, capture_output=True,
+    done = subprocess.run([PYTHON, "-c", ENTRY, *args], env=env, cwd=cwd, capture_output=True,
                           text=True, check=False)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -98,7 +121,7 @@ def serve_round(config: Path, env: dict[str, str], workers: int = 2) -> tuple[fl
     log = config.parent / "serve.log"
     with log.open("wb") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", ENTRY, "--config", str(config), "serve", "--port", str(port),
+        proc = subprocess.Popen([PYTHON, "-c", ENTRY, "--config", str(config), "serve", "--port", str(port),
                                  "--workers", str(workers)], env=env, cwd=config.parent, stdout=out,
                                 stderr=subprocess.STDOUT)
         try:
@@ -183,7 +206,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--baseline", type=Path, help="another checkout to measure side by side (before)")
     parser.add_argument("--no-write", action="store_true", help="print the table only")
+    parser.add_argument("--editable", action="store_true",
+                        help="run this venv's interpreter as it is (with the editable-install finder)")
     args = parser.parse_args()
+    global PYTHON
     variants: dict[str, Path | None] = {"this tree": None}
     if args.baseline:
         variants = {"baseline": args.baseline.resolve(), **variants}
@@ -192,6 +218,8 @@ def main() -> None:
         compiled(code or ROOT)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
+        if not args.editable:
+            PYTHON = installed_python(tmp)
         big = tmp / "instances.toml"
         big.write_text(territory(args.instances), encoding="utf-8")
         write_data(tmp)
@@ -217,7 +245,9 @@ def main() -> None:
     out.write_text(
         "# Start-up and scale: the command line and `raccord serve`\n\n"
         f"`.venv/bin/python bench/startup.py --instances {args.instances} --rounds {args.rounds}"
-        + (" --baseline <main before #14>" if args.baseline else "") + "` — fresh processes, "
+        + (" --baseline <main before #14>" if args.baseline else "") + (" --editable" if args.editable else "")
+        + "` — fresh processes" + ("" if args.editable else " of an installed raccord (no editable-install finder)")
+        + ", "
         f"{args.rounds} interleaved rounds (order rotated), medians; 2 shared cores, so compare the "
         "columns of one run, not absolute times across runs. PSS from `/proc/<pid>/smaps_rollup` "
         "after `/healthz` answered and 20 calls; \"one copy\" is the master's RSS.\n\n"

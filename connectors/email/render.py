@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,12 @@ class Rendered:
     html: str
 
 
+@lru_cache(maxsize=64)
 def environment(template_dir: str | None) -> ImmutableSandboxedEnvironment:
+    """One environment per template directory, kept: it caches compiled templates (a
+    fresh one compiled them on every message and preview, ~35 ms, enough for a preview
+    under load to be refused by its binding's bulkhead) and still reloads a template
+    whose file changed (Jinja checks the file's time on each use)."""
     from jinja2 import ChoiceLoader, FileSystemLoader, select_autoescape
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 

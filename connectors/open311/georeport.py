@@ -27,9 +27,14 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 
 
 def resource_url(base: str, resource: str, fmt: str) -> str:
-    """``https://…/v2/`` + ``requests/12`` + ``json`` → ``https://…/v2/requests/12.json``."""
-    parts = [quote(p, safe="") for p in resource.split("/")]
-    return f"{base.rstrip('/')}/{'/'.join(parts)}.{fmt}"
+    """``https://…/v2/`` + ``requests/12`` + ``json`` → ``https://…/v2/requests/12.json``.
+
+    A resource is a collection and at most one id, quoted whole: an id is a caller's
+    text (``service_code`` of the open service_definition), and ``../../x`` must stay one
+    segment, never climb out of the API on the server."""
+    collection, slash, ident = resource.partition("/")
+    path = quote(collection, safe="") + (slash + quote(ident, safe="") if slash else "")
+    return f"{base.rstrip('/')}/{path}.{fmt}"
 
 
 def decode(content: bytes, content_type: str, host: str) -> Any:

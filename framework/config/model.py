@@ -7,9 +7,11 @@ it shadows.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,30 @@ if TYPE_CHECKING:
     from framework.overrides import OverrideBuilder
 
 Layer = Literal["default", "profile", "instance"]
+#: ``scheme://userinfo@`` in a setting's value: userinfo is a credential (user:password, a token).
+_USERINFO = re.compile(r"\b([a-z][a-z0-9+.-]*://)([^\s/@'\"<>]*)@", re.IGNORECASE)
+
+
+def hide_url_credentials(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@`` in it shown as ``***``
+    (a bare ``scheme://token@`` too): what ``explain`` and ``check`` may print of a URL setting."""
+    def hidden(m: re.Match[str]) -> str:
+        user, colon, _ = m.group(2).partition(":")
+        return f"{m.group(1)}{user}:***@" if colon else f"{m.group(1)}***@"
+    return _USERINFO.sub(hidden, text)
+
+
+def url_credentials(value: str) -> Iterator[str]:
+    """The credential forms a URL's ``user:password@`` travels in: the password as written and
+    decoded, and the base64 of ``user:password`` (an HTTP basic header a server may echo back)."""
+    from urllib.parse import unquote
+
+    for m in _USERINFO.finditer(value):
+        user, colon, password = m.group(2).partition(":")
+        secret = password if colon else user
+        yield from (secret, unquote(secret))
+        pair = f"{unquote(user)}:{unquote(password)}" if colon else unquote(user)
+        yield base64.b64encode(pair.encode("latin-1", errors="replace")).decode("ascii")
 
 
 MAX_SECRET_BYTES = 64 * 1024  # a key, a password, a PEM certificate chain: never more
@@ -104,7 +130,7 @@ class EffectiveSetting:
     def shown(self, value: Any | None = None) -> str:
         """The value as it may be printed: secrets show their reference only."""
         value = self.value if value is None else value
-        return str(value) if isinstance(value, SecretRef) else repr(value)
+        return str(value) if isinstance(value, SecretRef) else hide_url_credentials(repr(value))
 
 
 @dataclass(frozen=True)
@@ -259,11 +285,14 @@ class Binding:
 
     def secret_values(self) -> tuple[str, ...]:
         """The values of this binding's secret settings that resolve now (an unset one
-        cannot leak), longest first, for masking; very short values are left out (masking
-        "a" everywhere would destroy the text, not protect anything)."""
-        values = set()
+        cannot leak) and the credentials of URLs in its settings (:func:`url_credentials`),
+        longest first, for masking; very short values are left out (masking "a"
+        everywhere would destroy the text, not protect anything)."""
+        values: set[str] = set()
         for eff in self.settings.values():
-            if isinstance(eff.value, SecretRef):
+            if isinstance(eff.value, str) and "@" in eff.value:
+                values.update(v for v in url_credentials(eff.value) if len(v) >= 4)
+            elif isinstance(eff.value, SecretRef):
                 try:
                     value = eff.value.resolve()
                 except Unavailable:

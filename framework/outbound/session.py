@@ -8,7 +8,9 @@ runtime-checkable ``Protocol`` isinstance checks that cost more than the rest of
 preparation (bench/outbound_overhead.py). A binding's environment is resolved once,
 when its session is built (``trust_env`` off; proxies and CA bundle from its settings),
 so here a request is prepared from the call's own arguments and the session's fixed
-headers, and sent with the session's settings as they are.
+headers, and sent with the session's settings as they are. A URL is parsed, validated
+and requoted by requests once (per session, the first time it is called); its query
+parameters are appended to that. Sending goes the lean way too (transport.py).
 
 Whatever this path does not handle (session-level params, auth or hooks, per-call
 cookies or hooks, ``trust_env`` turned back on) goes through requests' own
@@ -28,12 +30,17 @@ from requests.structures import CaseInsensitiveDict
 from framework.outbound.redirects import GuardedSession
 from framework.outbound.transport import lean_send
 
+#: URLs whose preparation a session keeps (cleared when full): a binding calls a few
+#: endpoints, whose URLs differ by their query parameters more often than their path.
+URL_CACHE = 256
+
 
 class BindingSession(GuardedSession):
     def __init__(self) -> None:
         super().__init__()
         # Proxies and CA bundles come from the binding's settings, never the environment.
         self.trust_env = False
+        self._prepared_urls: dict[str, str] = {}
 
     def request(self, method: str | bytes, url: str | bytes, params: Any = None, data: Any = None,
                 headers: Any = None, cookies: Any = None, files: Any = None, auth: Any = None,
@@ -46,7 +53,7 @@ class BindingSession(GuardedSession):
                                    proxies=proxies, hooks=hooks, stream=stream, verify=verify, cert=cert, json=json)
         prepared = requests.PreparedRequest()
         prepared.prepare_method(method)
-        prepared.prepare_url(url, _encode_params(params))
+        self._prepare_url(prepared, url, params)
         prepared.prepare_headers(self._headers(headers))
         if len(self.cookies):  # cookies the server set earlier in this session
             prepared.prepare_cookies(merge_cookies(RequestsCookieJar(), self.cookies))  # type: ignore[no-untyped-call]
@@ -65,6 +72,33 @@ class BindingSession(GuardedSession):
         # is mocked or the call needs what only requests' own send does.
         response = lean_send(self, request, kwargs)
         return super().send(request, **kwargs) if response is None else response
+
+    def _prepare_url(self, prepared: requests.PreparedRequest, url: str | bytes, params: Any) -> None:
+        """requests' ``prepare_url``, its parse of the URL (validation, IDNA, requoting)
+        done once per URL a connector calls, the query parameters appended to that.
+
+        Exact where it is used: the parameters are then urlencoded here (nothing for
+        requoting to change), and a URL with a ``%`` (requests may requote its whole
+        result differently when an escape is invalid) is prepared by requests."""
+        encoded = _encode_params(params)
+        if not isinstance(url, str) or "%" in url or not (params is None or isinstance(params, Mapping)):
+            prepared.prepare_url(url, encoded)
+            return
+        base = self._prepared_urls.get(url)
+        if base is None:
+            prepared.prepare_url(url, None)  # raises what requests raises for this URL
+            base = prepared.url
+            if not isinstance(base, str) or not base.startswith(("http://", "https://")):
+                prepared.prepare_url(url, encoded)  # requests leaves other schemes as given
+                return
+            if len(self._prepared_urls) >= URL_CACHE:
+                self._prepared_urls.clear()
+            self._prepared_urls[url] = base
+        if not encoded:
+            prepared.url = base
+            return
+        head, mark, fragment = base.partition("#")
+        prepared.url = f"{head}{'&' if '?' in head else '?'}{encoded}{mark}{fragment}"
 
     def _headers(self, headers: Any) -> Any:
         if not headers:

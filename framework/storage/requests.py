@@ -86,6 +86,8 @@ class RequestStore:
         ``expect_status`` (and ``expect_instance``), only a request still in one of those
         statuses (and with that instance) changes — two agents assigning at once: the
         first wins; None when nothing changed."""
+        if not _storable(request_id):
+            return None
         now = utcnow()
         values = {**_decided(decision), "updated_at": now}
         if decision.triaged:
@@ -108,6 +110,8 @@ class RequestStore:
     def set_status(self, request_id: int, instance: str, status: str, *, actor: str | None,
                    note: str | None = None) -> Request | None:
         """The responsible instance moves its request on; None if it is not its own."""
+        if not _storable(request_id):
+            return None
         now = utcnow()
         with write_tx(self.db) as conn:
             done = conn.execute(update(requests).where(
@@ -128,6 +132,8 @@ class RequestStore:
 
     def get(self, request_id: int, *, instance: str | None = None) -> Request | None:
         """One request with its history; with ``instance``, only if dispatched to it."""
+        if not _storable(request_id):
+            return None
         query = select(requests).where(requests.c.id == request_id)
         if instance is not None:
             query = query.where(requests.c.instance == instance)
@@ -218,3 +224,10 @@ def notify_dispatched(db: Database, request: Request, bindings: Iterable[tuple[s
                            {"request_id": request.id, "instance": request.instance, "status": request.status},
                            idempotency_key=key))
     return ids
+
+
+def _storable(request_id: int) -> bool:
+    """Whether an id a caller gave can be a request's: ids are positive 64-bit integers,
+    and a larger one (``?id=9223372036854775808``, found by the OpenAPI fuzz) made the
+    database driver raise — an incident instead of "no such request"."""
+    return 0 < request_id < 2**63

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from connectors.open311 import georeport
-from framework import Accepted, BadRequest, Forbidden, NotFound, UpstreamError
+from framework import Accepted, BadRequest, Forbidden, NotFound, RaccordError, UpstreamError
 from framework.app import Raccord
 from framework.testing import call, check_text, make_raccord
 from tests.connectors.open311.open311_server import Open311Server
@@ -70,6 +70,17 @@ def test_services_and_definitions_are_read_in_json_and_xml(tmp_path: Path, metz:
         assert any(f"services.{fmt}" in seen for seen in metz.seen)
     finally:
         r.close()
+
+
+def test_a_service_code_cannot_climb_out_of_the_api(raccord: Raccord, metz: Open311Server) -> None:
+    # Found by the OpenAPI fuzz (tests/adversarial/): service_definition is open, and its
+    # service_code was split on "/" into path segments: "../../x" left /open311/v2/.
+    with pytest.raises(RaccordError):
+        call(raccord, "metz/signalements/service_definition", service_code="../../admin/x")
+    (seen,) = [s for s in metz.seen if "admin" in s]
+    assert "/services/..%2F..%2Fadmin%2Fx.json" in seen
+    assert georeport.resource_url("https://h/v2/", "requests/12", "xml") == "https://h/v2/requests/12.xml"
+    assert georeport.resource_url("https://h/v2/", "services", "json") == "https://h/v2/services.json"
 
 
 def test_the_harmonised_list_is_served_without_asking_the_server(tmp_path: Path, metz: Open311Server,

@@ -68,3 +68,15 @@ def test_a_dispatch_notifies_each_binding_once(database_url: str) -> None:
     assert (job.name, dict(job.payload)) == ("request_dispatched", {"request_id": request.id, "instance": "metz",
                                                                     "status": "new"})
     db.dispose()
+
+
+def test_an_id_no_request_can_have_is_no_request(database_url: str) -> None:
+    # Found by the OpenAPI fuzz (tests/adversarial/): inbox?id=9223372036854775808 was an incident.
+    db = open_database(database_url)
+    store = RequestStore(db)
+    store.create("metropole", FIELDS, Decision("new", "insee", "metz", "57463"))
+    for ident in (2**63, 10**30, 0, -1):
+        assert store.get(ident) is None
+        assert store.set_status(ident, "metz", "done", actor="x") is None
+        assert store.decide(ident, Decision("new", "manual", "metz", "57463"), event="assigned") is None
+    db.dispose()

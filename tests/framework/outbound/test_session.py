@@ -72,3 +72,32 @@ def test_responses_still_mocks_it() -> None:
     responses.get("https://api.example/x", json={"ok": True})
     assert BindingSession().get("https://api.example/x", params={"a": "b"}).json() == {"ok": True}
     assert responses.calls[0].request.url == "https://api.example/x?a=b"
+
+
+URLS = ["https://api.example/x", "https://api.example/x?a=1", "https://api.example/x#frag",
+        "https://api.example/x?a=1#frag", "https://u:p@api.example:8443/a/b/", "https://API.Example",
+        "https://bücher.example/ä ö", "https://api.example/a%2Fb", "https://api.example/bad%zz",
+        "HTTPS://api.example/x?", "https://api.example/x?a=1&a=2", "https://api.example/x?b=é"]
+PARAMS: list[Any] = [None, {}, {"q": "rue é", "n": [1, 2], "skip": None}, "b=2", [("k", "v")], {"a": "1"}]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_urls_are_prepared_like_requests_even_the_second_time(url: str) -> None:
+    session = BindingSession()
+    adapter = Capture()
+    session.mount("https://", adapter)
+    session.mount("HTTPS://", adapter)
+    for params in PARAMS * 2:  # the second pass finds the URL prepared already
+        session.get(url, params=params)
+        expected = requests.PreparedRequest()
+        expected.prepare_url(url, params)
+        assert adapter.sent[-1][0].url == expected.url, params
+
+
+def test_invalid_urls_fail_as_in_requests_every_time() -> None:
+    session = BindingSession()
+    for _ in range(2):
+        with pytest.raises(requests.exceptions.InvalidURL):
+            session.get("https://*.example/x", params={"a": "b"})
+        with pytest.raises(requests.exceptions.MissingSchema):
+            session.get("api.example/x")
