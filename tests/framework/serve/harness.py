@@ -75,6 +75,11 @@ class Business:
         with self._lock:
             return Counter({k: n for k, n in self.deliveries.items() if not k.startswith("tick-")})
 
+    def ticks(self) -> set[str]:
+        """Keys of the periodic job's runs recorded so far."""
+        with self._lock:
+            return {k for k in self.deliveries if k.startswith("tick-")}
+
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()

@@ -105,6 +105,7 @@ def test_the_scheduler_lead_moves_to_the_other_machine_and_no_job_runs_twice(
         wait_for(lambda: all(shop.pushes()[f"before-{i}"] for i in range(30)), 20, lambda: str(shop.pushes()))
 
         # The leader's machine is lost: master and background process SIGKILLed.
+        ticks_before = shop.ticks()
         tree = [leader.proc.pid, *leader.children()]
         background = background_of(leader.proc.pid)
         for pid in (background, leader.proc.pid):
@@ -116,6 +117,9 @@ def test_the_scheduler_lead_moves_to_the_other_machine_and_no_job_runs_twice(
         for i in range(30):
             push(f"after-{i}")  # nginx sends them all to the machine left
         wait_for(lambda: all(shop.pushes()[f"after-{i}"] for i in range(30)), 20, lambda: str(shop.pushes()))
+        # The new leader fires the periodic job (every 2 s): wait for a run it started,
+        # rather than hope one happened while the pushes were delivered.
+        wait_for(lambda: bool(shop.ticks() - ticks_before), 20, lambda: str(sorted(shop.ticks())))
     deliveries = shop.deliveries
     db = open_database(shared_pg, migrate=False)
     try:
