@@ -26,8 +26,9 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from tests.adversarial.openapi_fuzz import Case, Tally, cases  # noqa: E402
 from tests.adversarial.serving import Served, example_env, local_example  # noqa: E402
 from tests.adversarial.test_openapi_fuzz import CASES, documented  # noqa: E402
-from tests.adversarial.upstream import Upstream, serving  # noqa: E402
+from tests.adversarial.upstream import Upstream  # noqa: E402
 from tests.framework.gateway import example as ex  # noqa: E402
+from tests.framework.gateway.fakes import serve_wsgi  # noqa: E402
 
 OUT = ROOT / "docs" / "benchmarks" / "fuzz.md"
 
@@ -38,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the local server's line per request
     tally, upstream = Tally(), Upstream()
-    with tempfile.TemporaryDirectory(prefix="raccord-fuzz-") as tmp, serving(upstream) as url:
+    with tempfile.TemporaryDirectory(prefix="raccord-fuzz-") as tmp, serve_wsgi(upstream) as url:
         folder = Path(tmp)
         served = Served(local_example(folder, url), example_env(folder), workdir=folder, workers=2)
         try:

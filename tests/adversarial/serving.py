@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -18,7 +17,7 @@ import requests
 from framework.testing import free_port
 from tests.conftest import ROOT
 from tests.framework.gateway import example as ex
-from tests.framework.serve.harness import wait_for
+from tests.framework.serve.harness import stop_process, wait_for
 
 RACCORD = str(Path(sys.executable).parent / "raccord")
 
@@ -77,13 +76,7 @@ class Served:
 
     def stop(self) -> None:
         self.session.close()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(40)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         for f in self._files:
             f.close()
 

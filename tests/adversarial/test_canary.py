@@ -32,9 +32,10 @@ from sqlalchemy import MetaData, create_engine, select
 
 from framework.cli import main
 from tests.adversarial.serving import RACCORD, Served, clean_env
-from tests.adversarial.upstream import Upstream, serving
+from tests.adversarial.upstream import Upstream
 from tests.conftest import ROOT
 from tests.connectors.smtp_server import SmtpInbox, free_port
+from tests.framework.gateway.fakes import serve_wsgi
 from tests.framework.gateway.signer import sign
 from tests.framework.outbound.servers import self_signed
 from tests.framework.serve.harness import wait_for
@@ -205,7 +206,7 @@ def canary(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Canary]:
     upstream = Upstream()
     inbox = RecordingInbox(cert, key, port=free_port())
     inbox.passwords = []
-    with serving(upstream) as url, inbox:
+    with serve_wsgi(upstream) as url, inbox:
         config = folder / "instances.toml"
         config.write_text(territory(url, inbox.port), encoding="utf-8")
         env = clean_env({**ENV, "RACCORD_DATABASE_URL": f"sqlite:///{folder / 'raccord.sqlite3'}",

@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 
 from tests.adversarial.openapi_fuzz import Operation, Tally, cases, operations
 from tests.adversarial.serving import Served, example_env, local_example
-from tests.adversarial.upstream import Upstream, serving
+from tests.adversarial.upstream import Upstream
 from tests.framework.gateway import example as ex
+from tests.framework.gateway.fakes import serve_wsgi
 
 pytestmark = pytest.mark.xdist_group("openapi-fuzz")
 CASES = int(os.environ.get("RACCORD_FUZZ_CASES", "800"))
@@ -49,7 +50,7 @@ def documented(served: Served) -> list[Operation]:
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     folder: Path = tmp_path_factory.mktemp("openapi-fuzz")
     upstream = Upstream()
-    with serving(upstream) as url:
+    with serve_wsgi(upstream) as url:
         served = Served(local_example(folder, url), example_env(folder), workdir=folder, workers=2)
         try:
             yield Fuzzed(served, documented(served), upstream)

@@ -23,13 +23,12 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.framework.gateway.fakes import serve_wsgi
 
 
 def _feature(n: int, citycode: str, city: str) -> dict[str, Any]:
@@ -132,26 +131,11 @@ def _json(body: bytes) -> Response:
     return Response(body, content_type="application/json")
 
 
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Serve a WSGI ``app`` on a free loopback port (threaded); yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 def main() -> None:  # pragma: no cover - run by bench/load.py and the load test in a process of its own
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request would flood the bench
-    with serving(Upstream(record=False)) as url:
+    with serve_wsgi(Upstream(record=False)) as url:
         print(url, flush=True)
         sys.stdin.read()
 

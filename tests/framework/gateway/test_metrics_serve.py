@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from framework.testing import free_port
 from tests.conftest import ROOT
 from tests.framework.gateway.fakes import serve_wsgi
 from tests.framework.gateway.signer import sign
+from tests.framework.serve.harness import stop_process
 
 pytestmark = pytest.mark.xdist_group("serve-metrics")
 WCS_SECRET = "metz-wcs-secret-for-tests"
@@ -78,11 +78,7 @@ def served(ban: tuple[FakeBan, str], tmp_path_factory: pytest.TempPathFactory) -
         _wait(url, proc, folder / "serve.log")
         yield url, db_url
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(40)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
 
 

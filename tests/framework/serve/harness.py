@@ -158,13 +158,7 @@ class Serve:
 
     def stop(self) -> None:
         self.session.close()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(40)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self._out.close()
 
 
@@ -192,6 +186,17 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM (a `raccord serve` drains in-flight calls and jobs), then SIGKILL after 40 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, describe: Callable[[], str] = lambda: "",
