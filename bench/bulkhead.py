@@ -37,7 +37,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.gateway import free_port, wait_ready  # noqa: E402
+from bench.gateway import free_port, get  # noqa: E402
+
+
+def wait_ready(port: int, path: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if get(port, path)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"port {port} did not become ready")
 
 NORMAL = ("n1", "n2", "n3")
 
@@ -53,12 +65,15 @@ def run_hostile(port_out: Any) -> None:
 
 def config(upstream: str, tmp: Path, slow_concurrency: int) -> Path:
     path = tmp / f"instances-{slow_concurrency}.toml"
-    blocks = ['[territory]\nname = "bench"\n\n[profiles.echo]\nconnector = "bench_echo"\n']
+    # Errors answered with their own HTTP status (not Passerelle's 200 + err 1), so the
+    # callers count the bulkhead's 503s and back off after one as a user would.
+    blocks = ['[territory]\nname = "bench"\n\n[gateway]\nerror_status = "http"\n\n'
+              '[profiles.echo]\nconnector = "bench_echo"\n']
     for name in (*NORMAL, "slow"):
         url = f"{upstream}/dribble/0.5" if name == "slow" else f"{upstream}/ok"
         # The breaker would open after 5 timeouts and hide the bulkhead: measured without it
         # (a server answering in 25 s of a 30 s deadline never opens it either).
-        extra = (f"\ntotal_timeout = 10\nmax_concurrency = {slow_concurrency}\nbreaker_threshold = 100000"
+        extra = (f"\ntotal_timeout = 10\nmax_concurrency = {slow_concurrency}\nbreaker_threshold = 1000"
                  if name == "slow" else "")
         blocks.append(f'[instances.{name}]\nprofiles = ["echo"]\n\n'
                       f'[instances.{name}.settings.echo]\nurl = "{url}"{extra}\n')
@@ -68,7 +83,7 @@ def config(upstream: str, tmp: Path, slow_concurrency: int) -> Path:
 
 def start_gateway(cfg: Path, tmp: Path, port: int) -> tuple[subprocess.Popen[bytes], Any]:
     code = ("from framework.gateway.server import serve; "
-            f"serve({str(cfg)!r}, port={port}, workers=2, threads=4, plugins=['bench.gateway'], "
+            f"serve({str(cfg)!r}, port={port}, workers=2, threads=4, plugins=['bench.gateway_connector'], "
             f"database_url='sqlite:///{tmp}/{cfg.stem}.sqlite3')")
     log = (tmp / f"{cfg.stem}.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
