@@ -44,7 +44,6 @@ from framework.gateway.auth import Authenticator
 from framework.gateway.envelope import Answer
 from framework.gateway.journaling import InboundJournal
 from framework.gateway.metrics import CONTENT_TYPE, Metrics
-from framework.gateway.nonce_table import NonceTable
 from framework.gateway.query import query_pairs
 from framework.journal import mask_text, masked_traceback
 from framework.storage.db import is_database_error
@@ -58,13 +57,12 @@ _BODY_METHODS = SIDE_EFFECT_METHODS
 class Gateway:
     """A WSGI callable over one :class:`~framework.app.Raccord` runtime."""
 
-    def __init__(self, raccord: Raccord, nonce_table: NonceTable | None = None) -> None:
+    def __init__(self, raccord: Raccord) -> None:
         self.raccord = raccord
         self.territory = raccord.territory
         # The nonce store and the journal share no lock and no connection: a journal
         # flush never holds up a signed call (framework.gateway.nonces, framework.journal).
-        # Under ``raccord serve`` on SQLite, the master's shared table decides.
-        self.auth = Authenticator(raccord.territory, raccord.db, nonce_table)
+        self.auth = Authenticator(raccord.territory, raccord.db)
         self.metrics = Metrics(raccord)
         self.max_body = raccord.territory.gateway.max_body_bytes
         self.journal = InboundJournal(raccord.db)

@@ -25,7 +25,6 @@ from framework.access import Principal, reaches
 from framework.config.model import Client, SecretRef, Territory
 from framework.errors import Forbidden, Unauthorized, Unavailable
 from framework.gateway import signature as sig
-from framework.gateway.nonce_table import NonceTable
 from framework.gateway.nonces import NonceStore
 from framework.gateway.query import query_pairs
 from framework.storage.db import Database
@@ -85,10 +84,10 @@ def _refs(client: Client) -> list[SecretRef]:
 
 
 class Authenticator:
-    def __init__(self, territory: Territory, db: Database, nonce_table: NonceTable | None = None) -> None:
+    def __init__(self, territory: Territory, db: Database) -> None:
         self.territory = territory
         self.window = territory.gateway.signature_window_seconds
-        self.nonces = NonceStore(db, self.window, nonce_table)
+        self.nonces = NonceStore(db, self.window)
         self.secrets = Secrets()
         clients = list(_clients(territory.instances.values()))
         self._by_orig: dict[str, list[Client]] = {}

@@ -13,13 +13,12 @@ writers (no lock, no connection): a journal flush never holds it up.
 - PostgreSQL: a prepared ``INSERT … ON CONFLICT DO NOTHING``, one round trip; no row
   inserted means the nonce was seen (by any machine). A connection the server closed
   while idle (restart, failover) is noticed before use and replaced.
-- SQLite under ``raccord serve``: the master hands the store a :class:`NonceTable` in
-  shared memory (framework.gateway.nonce_table), which decides at once for every worker
-  of the gateway; accepted nonces reach the ``nonces`` table in batches a few
-  milliseconds later (:class:`WriteBehind`), for a restarted gateway to load back. What
-  a ``kill -9`` of the whole gateway loses: the nonces of its last :data:`FLUSH_EVERY`
-  seconds, which a replay within their ±window would then pass (docs/SECURITY.md).
-- SQLite without a table (in process, tests) has a single writer. Its default busy
+- SQLite: a table in shared memory beside the database file
+  (framework.gateway.nonce_table) decides at once, for every process of every gateway
+  on that file; accepted nonces reach the ``nonces`` table in batches a few
+  milliseconds later (:class:`WriteBehind`), off the calls' threads, which also delete
+  the expired ones. A table found missing or damaged is rebuilt from those rows.
+- SQLite in memory (``:memory:``, one process) inserts each nonce. SQLite has a single writer. Its default busy
   handler sleeps 1, 2, 5, 10… ms when the file is locked by another connection — long
   enough to halve the signed-call throughput of two gunicorn workers (measured, docs/benchmarks/gateway.md). The store
   writes with ``busy_timeout = 0`` and retries a locked write itself after 0.05–1 ms of
@@ -39,13 +38,14 @@ import sqlite3
 import threading
 import time
 from collections import deque
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event
 from sqlalchemy.exc import OperationalError
 
 from framework.errors import Unauthorized, Unavailable
-from framework.gateway.nonce_table import Claim, NonceTable
+from framework.gateway.nonce_table import Claim, NonceTable, shared_table
 from framework.storage.db import Database
 from framework.storage.schema import nonces
 
@@ -61,10 +61,13 @@ MAX_BEHIND = 100_000  # nonces waiting for the database; past that the oldest ar
 class NonceStore:
     CLEANUP_EVERY = 60.0
 
-    def __init__(self, db: Database, window: int, table: NonceTable | None = None) -> None:
+    def __init__(self, db: Database, window: int) -> None:
         self.db = db
         self.keep = dt.timedelta(seconds=2 * window)
-        self.table = table if db.is_sqlite else None
+        path = db.engine.url.database or ""
+        self.table: NonceTable | None = None
+        if db.is_sqlite and path and path != ":memory:" and not path.startswith("file:"):
+            self.table = shared_table(f"{path}-nonces", partial(recent_nonces, path, window))
         self.behind = WriteBehind(db, self.keep) if self.table is not None else None
         self._next_cleanup = 0.0
         self._cleanup_lock = threading.Lock()
@@ -96,7 +99,9 @@ class NonceStore:
         if claim is Claim.SEEN:
             raise Unauthorized(_REPLAYED)
         if claim is Claim.FULL:
-            return False  # not in the table: the database's unique key decides
+            # Not a guess either way: the table is far past half full (far more signed
+            # calls than it was sized for, nonce_table.DEFAULT_SLOTS).
+            raise Unavailable("too many signed calls at once to check their nonces; retry in a moment")
         self.behind.add((orig, nonce, _sqlite_time(now)))
         return True
 
@@ -320,6 +325,10 @@ def recent_nonces(path: str, window: int, now: dt.datetime | None = None) -> lis
     conn = sqlite3.connect(path, timeout=MAX_WAIT)
     try:
         found = conn.execute("SELECT orig, nonce, seen_at FROM nonces WHERE seen_at >= ?", (cutoff,)).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        found = []  # a database not migrated yet has seen no nonce
     finally:
         conn.close()
     rows = []

@@ -20,13 +20,11 @@ nginx (docs/deployment.md), which absorbs slow and malformed clients.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import logging
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,8 +54,6 @@ class Loaded:
     registry: Any
     pm: Any
     url: str
-    #: SQLite: the nonces this gateway saw, shared by the master and its workers.
-    nonces: Any = None
 
 
 def load_checked(config: str, plugins: Sequence[str] = (), database_url: str | None = None) -> Loaded:
@@ -89,43 +85,7 @@ def app_from(loaded: Loaded) -> Any:
     from framework.app import Raccord
     from framework.gateway.app import Gateway
 
-    raccord = Raccord(loaded.territory, loaded.registry, gateway_database(loaded.url), loaded.pm)
-    return Gateway(raccord, loaded.nonces)
-
-
-@dataclass
-class _SharedNonces:
-    """The master's nonce table for one SQLite database, and its hold on that database."""
-
-    url: str
-    lock: Any
-    table: Any
-
-
-_shared: _SharedNonces | None = None
-
-
-def with_nonce_table(loaded: Loaded) -> Loaded:
-    """``loaded`` with the master's shared nonce table (SQLite; PostgreSQL asks the
-    database, shared by every machine). Built once per database: a reload keeps it,
-    and with it every nonce seen; a new database gets its own, loaded from its rows."""
-    global _shared
-    from sqlalchemy.engine import make_url
-
-    url = make_url(loaded.url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return loaded
-    if _shared is None or _shared.url != loaded.url:
-        from framework.gateway.nonce_table import GatewayLock, NonceTable
-        from framework.gateway.nonces import recent_nonces
-
-        lock = GatewayLock(url.database)
-        table = NonceTable()
-        table.load(recent_nonces(url.database, loaded.territory.gateway.signature_window_seconds), time.time())
-        if _shared is not None:
-            _shared.lock.release()
-        _shared = _SharedNonces(loaded.url, lock, table)
-    return dataclasses.replace(loaded, nonces=_shared.table)
+    return Gateway(Raccord(loaded.territory, loaded.registry, gateway_database(loaded.url), loaded.pm))
 
 
 def gateway_database(url: str) -> Any:
@@ -206,7 +166,6 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn is untyp
 
         loaded = load_checked(self.config_path, self.plugins, self.database_url)
         _migrate(loaded.url)
-        loaded = with_nonce_table(loaded)
         self.loaded = loaded
         freeze_loaded()  # the previous territory is collected; the new one is frozen for the next workers
         return loaded
@@ -264,7 +223,7 @@ def serve(config: str, *, host: str = "127.0.0.1", port: int = 8000, workers: in
           on_ready: Callable[[Any], None] | None = None, loaded: Loaded | None = None,
           supervisor: Any = None) -> None:
     """Check the configuration, then serve until SIGTERM/SIGINT (blocks)."""
-    loaded = with_nonce_table(loaded or precheck(config, plugins, database_url))
+    loaded = loaded or precheck(config, plugins, database_url)
     own_dir = not os.environ.get(MULTIPROC_ENV)
     metrics_dir = os.environ.get(MULTIPROC_ENV) or tempfile.mkdtemp(prefix="raccord-metrics-")
     # Before any worker imports prometheus_client: values then live in shared files.

@@ -1,6 +1,6 @@
-"""The gateway's shared nonce table (SQLite): one decision for every process of a
-gateway, nothing wedged by a process killed mid-claim, nonces written behind to the
-database and loaded back by a restarted gateway, one gateway per SQLite database."""
+"""The gateways' shared nonce table (SQLite): one decision for every process using the
+database, nothing wedged by a process killed mid-claim, nonces written behind to the
+database, a missing, damaged or replaced table file rebuilt from it."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from framework.errors import ConfigError, Unauthorized
+from framework.errors import Unauthorized, Unavailable
 from framework.gateway import nonce_table
-from framework.gateway.nonce_table import PROBE, Claim, GatewayLock, NonceTable
+from framework.gateway.nonce_table import HEADER, PROBE, Claim, NonceTable
 from framework.gateway.nonces import NonceStore, recent_nonces
 from framework.storage import open_database
 from tests.framework.serve.harness import Serve, business, wait_for, write_config
@@ -29,11 +29,11 @@ Tables = Callable[[int], NonceTable]
 
 
 @pytest.fixture
-def new_table() -> Iterator[Tables]:
+def new_table(tmp_path: Path) -> Iterator[Tables]:
     made: list[NonceTable] = []
 
     def make(slots: int = PROBE) -> NonceTable:
-        made.append(NonceTable(slots))
+        made.append(NonceTable(str(tmp_path / f"table-{len(made)}"), lambda: [], slots))
         return made[-1]
 
     yield make
@@ -111,7 +111,7 @@ def test_a_process_killed_while_holding_the_table_does_not_wedge_the_others(new_
 def test_the_store_refuses_a_replay_at_once_and_writes_the_nonce_behind(tmp_path: Path, new_table: Tables) -> None:
     url = f"sqlite:///{tmp_path}/db.sqlite3"
     db = open_database(url)
-    store = NonceStore(db, 30, new_table(PROBE))
+    store = NonceStore(db, 30)
     try:
         store.remember("wcs.test", "first")
         with pytest.raises(Unauthorized, match="nonce already used"):
@@ -125,17 +125,13 @@ def test_the_store_refuses_a_replay_at_once_and_writes_the_nonce_behind(tmp_path
         db.dispose()
 
 
-def test_a_full_table_leaves_the_decision_to_the_database(tmp_path: Path, new_table: Tables) -> None:
+def test_a_full_table_is_a_503_never_a_guess(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = open_database(f"sqlite:///{tmp_path}/db.sqlite3")
-    table = new_table(PROBE)
-    now = time.time()
-    for i in range(PROBE):
-        table.claim("filler", f"n{i}", now, now + 600)
-    store = NonceStore(db, 30, table)
+    store = NonceStore(db, 30)
     try:
-        store.remember("wcs.test", "overflow")  # no room: inserted in the database at once
-        assert [n for _, n, _ in recent_nonces(str(tmp_path / "db.sqlite3"), 30)] == ["overflow"]
-        with pytest.raises(Unauthorized, match="nonce already used"):
+        assert store.table is not None
+        monkeypatch.setattr(store.table, "claim", lambda *a: Claim.FULL)
+        with pytest.raises(Unavailable, match="too many signed calls"):
             store.remember("wcs.test", "overflow")
     finally:
         store.close()
@@ -145,7 +141,7 @@ def test_a_full_table_leaves_the_decision_to_the_database(tmp_path: Path, new_ta
 def test_nonces_wait_in_memory_while_the_database_is_locked(tmp_path: Path, new_table: Tables) -> None:
     path = tmp_path / "db.sqlite3"
     db = open_database(f"sqlite:///{path}")
-    store = NonceStore(db, 30, new_table(PROBE))
+    store = NonceStore(db, 30)
     blocker = sqlite3.connect(path, isolation_level=None)
     try:
         blocker.execute("BEGIN EXCLUSIVE")
@@ -182,31 +178,62 @@ def test_recent_nonces_leave_out_the_expired(tmp_path: Path) -> None:
         db.dispose()
 
 
-def test_a_second_gateway_on_the_same_sqlite_database_is_refused(tmp_path: Path) -> None:
-    database = str(tmp_path / "db.sqlite3")
-    first = GatewayLock(database)
+def test_a_missing_or_damaged_table_is_rebuilt_from_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    db = open_database(f"sqlite:///{path}")
     try:
-        # lockf locks belong to a process: the second gateway is another process.
-        second = FORK.Process(target=_try_lock, args=(database,))
-        second.start()
-        second.join(10)
-        assert second.exitcode == 3  # refused, with the message, not naming the file
+        first = NonceStore(db, 30)
+        first.remember("wcs.test", "before")
+        assert first.behind is not None and first.behind.flush()
+        table = Path(f"{path}-nonces")
+        def replace_with(content: bytes) -> None:
+            aside = tmp_path / "aside"
+            aside.write_bytes(content)
+            aside.replace(table)
+
+        for damage in (table.unlink, lambda: replace_with(b"garbage" * 100),
+                       lambda: replace_with(HEADER.pack(b"raccord-nonces\0\0", 1, 256) + bytes(256 * 24)),
+                       lambda: table.write_bytes(b"")):  # truncated in place
+            damage()
+            # The running store notices the file changed and moves to the rebuilt one.
+            with pytest.raises(Unauthorized, match="nonce already used"):
+                first.remember("wcs.test", "before")
+            assert table.stat().st_size == HEADER.size + nonce_table.DEFAULT_SLOTS * nonce_table.SLOT.size
+        first.close()
     finally:
-        first.release()
-    GatewayLock(database, wait=0).release()  # free once the first let go
+        db.dispose()
 
 
-def _try_lock(path: str) -> None:
+def _remember_in_child(url: str, nonce: str, out: Any) -> None:
+    db = open_database(url)
+    store = NonceStore(db, 30)
     try:
-        GatewayLock(path, wait=0.3)
-    except ConfigError as exc:
-        os._exit(3 if "another raccord gateway" in exc.message and path not in exc.message else 4)
-    os._exit(0)
+        store.remember("wcs.test", nonce)
+        out.put("accepted")
+    except Unauthorized:
+        out.put("refused")
+    finally:
+        store.close()
+
+
+def test_unrelated_processes_on_one_database_share_the_table(tmp_path: Path) -> None:
+    """Two gateways (not forks of one master) on the same SQLite file: the second
+    refuses what the first accepted, before the database has it."""
+    url = f"sqlite:///{tmp_path}/db.sqlite3"
+    open_database(url).dispose()
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited
+    out = spawn.Queue()
+    for _ in range(2):
+        child = spawn.Process(target=_remember_in_child, args=(url, "shared", out))
+        child.start()
+        child.join(60)
+    assert [out.get(timeout=10), out.get(timeout=10)] == ["accepted", "refused"]
 
 
 def test_a_replay_is_refused_by_a_gateway_restarted_after_a_kill(tmp_path: Path) -> None:
-    """Through ``raccord serve``: two workers share the table; after a kill -9 of the
-    whole gateway, the restarted one loads the nonces back from the database."""
+    """Through ``raccord serve``: two workers share the table; a kill -9 of the whole
+    gateway loses none of it (the table is a file); without its file, the database's
+    copy rebuilds it."""
     url = f"sqlite:///{tmp_path}/raccord.sqlite3"
     with business() as server:
         config = write_config(tmp_path, server.url)
@@ -217,7 +244,6 @@ def test_a_replay_is_refused_by_a_gateway_restarted_after_a_kill(tmp_path: Path)
             replays = [serve.session.get(serve.url + path, headers={"Connection": "close"}, timeout=10)
                        for _ in range(6)]  # new connections: both workers get some
             assert {r.status_code for r in replays} == {401}
-            time.sleep(0.3)  # past the write-behind's batches
             for pid in [*serve.children(), serve.proc.pid]:
                 os.kill(pid, signal.SIGKILL)
             serve.proc.wait(10)
@@ -226,6 +252,14 @@ def test_a_replay_is_refused_by_a_gateway_restarted_after_a_kill(tmp_path: Path)
         again = Serve(config, url, workers=2, role="gateway")
         try:
             assert again.get(path).status_code == 401
-            assert again.get(again.signed_path()).status_code == 200
+            fresh = again.signed_path()
+            assert again.get(fresh).status_code == 200
         finally:
             again.stop()
+        Path(f"{tmp_path}/raccord.sqlite3-nonces").unlink()
+        rebuilt = Serve(config, url, workers=2, role="gateway")
+        try:
+            assert rebuilt.get(path).status_code == 401
+            assert rebuilt.get(fresh).status_code == 401  # written behind before the stop
+        finally:
+            rebuilt.stop()
