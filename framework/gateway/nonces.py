@@ -15,20 +15,21 @@ writers (no lock, no connection): a journal flush never holds it up.
   while idle (restart, failover) is noticed before use and replaced.
 - SQLite: a table in shared memory beside the database file
   (framework.gateway.nonce_table) decides at once, for every process of every gateway
-  on that file; accepted nonces reach the ``nonces`` table in batches a few
-  milliseconds later (:class:`WriteBehind`), off the calls' threads, which also delete
-  the expired ones. A table found missing or damaged is rebuilt from those rows.
-- SQLite in memory (``:memory:``, one process) inserts each nonce. SQLite has a single writer. Its default busy
-  handler sleeps 1, 2, 5, 10… ms when the file is locked by another connection — long
-  enough to halve the signed-call throughput of two gunicorn workers (measured, docs/benchmarks/gateway.md). The store
-  writes with ``busy_timeout = 0`` and retries a locked write itself after 0.05–1 ms of
-  jittered back-off; this store's threads take turns on a lock of its own rather than
-  race on the file lock. A journal flush holds the file lock for one short chunk
-  (framework.journal.CHUNK rows), so that is the longest a nonce waits for it.
+  on that file; accepted nonces reach the ``nonces`` table in batches every
+  :data:`FLUSH_EVERY` seconds (:class:`WriteBehind`, off the calls' threads, which also
+  deletes the expired ones; a stopping worker writes what waits). The table is a file:
+  a killed process loses none of it. One found missing, damaged or replaced is rebuilt
+  from the ``nonces`` rows (then only a ``kill -9`` in the last :data:`FLUSH_EVERY`
+  seconds before the file's loss could let a replay through).
+- SQLite in memory (``:memory:``, one process) inserts each nonce. SQLite has a single
+  writer; its default busy handler sleeps 1, 2, 5, 10… ms when the file is locked, so
+  the store writes with ``busy_timeout = 0`` and retries a locked write itself after
+  0.05–1 ms of jittered back-off, its threads taking turns on a lock of its own.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import os
@@ -37,6 +38,7 @@ import select
 import sqlite3
 import threading
 import time
+import weakref
 from collections import deque
 from functools import partial
 from typing import Any
@@ -244,6 +246,9 @@ class WriteBehind:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        # A stopping worker (SIGTERM, recycling) writes what waits, as the journal does.
+        ref = weakref.ref(self)
+        atexit.register(lambda: (w := ref()) is not None and w.flush())
 
     def add(self, row: tuple[str, str, str]) -> None:
         if len(self._rows) >= MAX_BEHIND:
