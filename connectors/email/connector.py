@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from connectors.email import render, smtp
+from connectors.email import render
 from framework import (
     REQUIRED,
     Accepted,
@@ -27,6 +27,9 @@ from framework import (
     endpoint,
     job,
 )
+
+if TYPE_CHECKING:  # smtplib and ssl are imported by a delivery, not by `raccord check`
+    from connectors.email import smtp
 
 OUTBOX = "outbox"
 SEND_SCHEMA: dict[str, Any] = {
@@ -165,6 +168,8 @@ class Email(Connector):
         return record
 
     def _deliver(self, message: EmailMessage, to: str) -> None:
+        from connectors.email import smtp
+
         server = smtp.SmtpServer(
             host=self.settings.host, port=self.settings.port, security=self.settings.security,
             username=self.settings.username, password=self.settings.password,
