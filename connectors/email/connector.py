@@ -7,8 +7,6 @@ import hashlib
 import json
 import time
 from collections.abc import Mapping
-from email.message import EmailMessage
-from email.utils import formataddr, formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +26,9 @@ from framework import (
     job,
 )
 
-if TYPE_CHECKING:  # smtplib and ssl are imported by a delivery, not by `raccord check`
+if TYPE_CHECKING:  # the email package, smtplib and ssl: imported by a message, not by `raccord check`
+    from email.message import EmailMessage
+
     from connectors.email import smtp
 
 OUTBOX = "outbox"
@@ -82,6 +82,9 @@ class Email(Connector):
     def compose(self, to: str, template: str, on_behalf_of: str | None, context: Mapping[str, Any],
                 key: str) -> EmailMessage:
         """The message in the identity of the served instance ``on_behalf_of``."""
+        from email.message import EmailMessage
+        from email.utils import formataddr, formatdate
+
         identity = self.ctx.identity(on_behalf_of)
         address = str(self.settings.senders.get(identity["instance"]) or self.settings.sender)
         rendered = render.render(render.environment(self._template_dir()), template,
