@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 import threading
 from collections.abc import Mapping
 from datetime import timedelta
 from ssl import SSLContext, SSLError
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import DEFAULT_CA_BUNDLE_PATH, HTTPAdapter
@@ -48,6 +50,7 @@ from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 from urllib3.util.ssl_ import create_urllib3_context
 
+from framework.outbound import direct
 from framework.outbound.deadline import DeadlineAdapter, _Pool, _TLSPool
 
 
@@ -90,7 +93,40 @@ class LeanAdapter(DeadlineAdapter):
         self._pool_kwargs: dict[str, Any] = {"maxsize": pool_maxsize, "block": pool_block}
         self._pools: dict[tuple[str, bool | str], HTTPConnectionPool | None] = {}
         self._contexts: dict[str, SSLContext | None] = {}
+        self._direct: dict[tuple[str, bool | str], direct.DirectPool | None] = {}
+        self._maxsize = pool_maxsize
         self._lock = threading.Lock()
+        #: Whether eligible requests skip urllib3 (off: requests' HTTPAdapter.send over
+        #: the lean urllib3 pools, as before the direct transport; the benchmark's "before").
+        self.direct = True
+
+    def send_direct(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+                    verify: Any = True, cert: Any = None,
+                    proxies: Mapping[str, str] | None = None) -> requests.Response | None:
+        """The request sent over ``http.client`` (:mod:`.direct`), or None (nothing sent)
+        when requests' ``HTTPAdapter.send`` must: a proxy, a client certificate,
+        verification off, a body that is no bytes or str (a file, a generator), an
+        unusual timeout, a scheme or URL requests handles or reports itself."""
+        url = request.url
+        body = request.body
+        if not self.direct or cert or not verify or not isinstance(url, str):
+            return None
+        if isinstance(body, str):
+            body = body.encode()  # as urllib3 encodes a str body
+        elif not (body is None or isinstance(body, bytes)):
+            return None
+        limits = _timeouts(timeout)
+        origin = _origin(url)
+        if limits is None or origin is None or (proxies and select_proxy(url, proxies)):
+            return None
+        key = (origin, verify)
+        pool = self._direct.get(key, _UNKNOWN)
+        if pool is _UNKNOWN:
+            pool = self._direct_pool(key)
+        if pool is None:
+            return None
+        path = url[len(origin):].partition("#")[0] or "/"
+        return direct.send(pool, request, path, body, limits, self)
 
     def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: Any,
                                         proxies: Mapping[str, str] | None = None,
@@ -185,10 +221,41 @@ class LeanAdapter(DeadlineAdapter):
             self._contexts[location] = context
         return self._contexts[location]
 
+    def _direct_pool(self, key: tuple[str, bool | str]) -> direct.DirectPool | None:
+        """The direct pool for an origin and CA bundle, built once; None (remembered)
+        for what requests' own path must handle or report."""
+        with self._lock:
+            if key in self._direct:
+                return self._direct[key]
+            pool = self._build_direct(*key)
+            if len(self._direct) >= MAX_POOLS:
+                oldest = self._direct.pop(next(iter(self._direct)))
+                if oldest is not None:
+                    oldest.close()
+            self._direct[key] = pool
+            return pool
+
+    def _build_direct(self, origin: str, verify: bool | str) -> direct.DirectPool | None:
+        try:
+            parts = urlsplit(origin)
+            port = parts.port
+        except ValueError:
+            return None  # requests raises its InvalidURL
+        scheme, host = parts.scheme.lower(), parts.hostname
+        if scheme not in ("http", "https") or not host:
+            return None
+        context = None
+        if scheme == "https":
+            context = verifying_context(verify)
+            if context is None:
+                return None
+        return direct.DirectPool(host, port or (443 if context else 80), context, self._maxsize)
+
     def close(self) -> None:
         super().close()
         with self._lock:
-            pools, self._pools = list(self._pools.values()), {}
+            pools: list[Any] = [*self._pools.values(), *self._direct.values()]
+            self._pools, self._direct = {}, {}
         for pool in pools:
             if pool is not None:
                 pool.close()
@@ -199,6 +266,43 @@ def _origin(url: str) -> str | None:
     start = url.find("://")
     end = url.find("/", start + 3) if start > 0 else -1
     return url[:end] if end > 0 else None
+
+
+def _timeouts(timeout: Any) -> tuple[float | None, float | None] | None:
+    """(connect, read) as requests reads ``timeout``; None for what requests must
+    check or convert itself (a urllib3 ``Timeout``, a malformed tuple)."""
+    if timeout is None or isinstance(timeout, int | float):
+        return timeout, timeout
+    if isinstance(timeout, tuple) and len(timeout) == 2 and all(
+            t is None or isinstance(t, int | float) for t in timeout):
+        return timeout
+    return None
+
+
+_VERIFYING: dict[str, ssl.SSLContext | None] = {}
+_VERIFYING_LOCK = threading.Lock()
+
+
+def verifying_context(verify: bool | str) -> ssl.SSLContext | None:
+    """The process's SSL context for a CA bundle (certifi's for ``True``), built once:
+    certificate and hostname checked by OpenSSL (http.client does not match names
+    itself, unlike urllib3). None when the bundle cannot be loaded: requests' own path
+    then reports it."""
+    location = DEFAULT_CA_BUNDLE_PATH if verify is True else str(verify)
+    with _VERIFYING_LOCK:
+        if location not in _VERIFYING:
+            context: ssl.SSLContext | None = create_urllib3_context()
+            assert context is not None
+            context.check_hostname = True  # create_urllib3_context leaves it to urllib3
+            try:
+                if os.path.isdir(location):
+                    context.load_verify_locations(capath=location)
+                else:
+                    context.load_verify_locations(cafile=location)
+            except (OSError, SSLError):
+                context = None
+            _VERIFYING[location] = context
+        return _VERIFYING[location]
 
 
 def sets_cookies(answer: Any) -> bool:
@@ -231,7 +335,9 @@ def lean_send(session: requests.Session, request: requests.PreparedRequest,
                             "cert": session.cert if cert is None else cert,
                             "proxies": dict(session.proxies) if proxies is None else proxies}
     started = preferred_clock()
-    response = adapter.send(request, **sent)
+    # Not ``or``: a Response is falsy when its status is 4xx/5xx.
+    direct_response = adapter.send_direct(request, **sent)
+    response = adapter.send(request, **sent) if direct_response is None else direct_response
     response.elapsed = timedelta(seconds=preferred_clock() - started)
     if sets_cookies(response.raw):
         extract_cookies_to_jar(session.cookies, request, response.raw)  # type: ignore[no-untyped-call]
