@@ -1,28 +1,37 @@
-"""The lean transport under a binding's session: requests' API, urllib3's pools, nothing between.
+"""The lean transport under a binding's session: requests' API over ``http.client``
+pools, urllib3 only where it is needed.
 
 requests' ``Session.send`` and ``HTTPAdapter.send`` redo per call what a binding
 settles once: they parse the URL three times (pool key, proxy selection, path),
 rebuild the urllib3 pool key and look the pool up, stat the CA bundle
 (``cert_verify``), run the cookie jar over answers that set no cookie, dispatch empty
-hook lists and walk a redirect generator for answers that are no redirect. With a CA
-bundle, urllib3 also builds an SSL context and loads the bundle for every new
-connection.
+hook lists and walk a redirect generator for answers that are no redirect. Under them,
+urllib3 builds per call a ``Retry`` and a ``Timeout``, its header dicts and its
+``HTTPResponse`` wrapper; with a CA bundle, it also builds an SSL context and loads
+the bundle for every new connection.
 
-:class:`LeanAdapter` is requests' ``HTTPAdapter`` — its ``send``, ``urlopen`` call and
-error mapping are requests' own, unchanged — whose per-call helpers are cheap: one
-urllib3 pool per origin, built once, whose TLS context (verification on, hostname
-checked: certifi's bundle as requests uses, or the binding's ``ca_bundle``) is built
-once per CA bundle; the path from the prepared URL without re-parsing it; the
-``Response`` built as requests builds it, minus the cookie pass when no cookie is set.
-Answers stay streamed (``preload_content=False``: the size cap and the deadline
-watchdog work as before), and the pools' connections register their sockets with the
-call's deadline (:mod:`.deadline`).
+:meth:`LeanAdapter.send_direct` sends a production call over ``http.client``
+(:mod:`.direct`): one pool of kept-alive connections per origin and CA bundle, built
+once; the TLS context (verification on, hostname checked by OpenSSL: certifi's bundle
+as requests uses, or the binding's ``ca_bundle``) built once per CA bundle for the
+process (:func:`verifying_context`); the ``Response`` built as requests builds it, its
+``raw`` a :class:`~.wire.WireAnswer` that ``iter_content`` streams (the size cap and
+the deadline watchdog work as before: every socket is registered with the call's
+deadline, :mod:`.deadline`). It is taken unless the call has a proxy, a client
+certificate, verification off, a body that is a file or a generator, an
+``Accept-Encoding`` offering br/zstd, or a timeout that is no number or pair.
+
+Those go through :class:`LeanAdapter` as requests' ``HTTPAdapter`` — its ``send``,
+``urlopen`` call and error mapping are requests' own, unchanged — whose per-call
+helpers are cheap: one urllib3 pool per origin, built once, with its own TLS context
+per CA bundle (urllib3 matches the hostname itself); the path from the prepared URL
+without re-parsing it; the cookie pass only when a cookie is set. A proxy or a client
+certificate goes through requests' own helpers.
 
 :func:`lean_send` is ``Session.send`` without the no-ops. It is taken only when the
 transport is not mocked — ``responses`` patches ``HTTPAdapter.send``,
 ``requests_mock`` swaps ``get_adapter``, a connector may mount its own adapter — and
-the request has no response hooks; otherwise requests' own ``Session.send`` runs. A
-proxy, a client certificate or ``verify`` off go through requests' own helpers.
+the request has no response hooks; otherwise requests' own ``Session.send`` runs.
 Redirects are resolved by the session, so the redirect guard (:mod:`.redirects`)
 applies, each hop sent the lean way again.
 """
@@ -30,6 +39,7 @@ applies, each hop sent the lean way again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import ssl
 import threading
@@ -119,6 +129,8 @@ class LeanAdapter(DeadlineAdapter):
         origin = _origin(url)
         if limits is None or origin is None or (proxies and select_proxy(url, proxies)):
             return None
+        if not _decodable(request.headers.get("Accept-Encoding")):
+            return None  # br or zstd offered (their modules installed): urllib3 decodes them
         key = (origin, verify)
         pool = self._direct.get(key, _UNKNOWN)
         if pool is _UNKNOWN:
@@ -277,6 +289,16 @@ def _timeouts(timeout: Any) -> tuple[float | None, float | None] | None:
             t is None or isinstance(t, int | float) for t in timeout):
         return timeout
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _decodable(accept: str | None) -> bool:
+    """Whether every encoding ``Accept-Encoding`` offers is one the direct path decodes
+    (requests offers br and zstd when brotli or zstandard is installed)."""
+    if accept is None:
+        return True
+    offered = {part.partition(";")[0].strip().lower() for part in accept.split(",")}
+    return offered <= {"gzip", "x-gzip", "deflate", "identity", ""}
 
 
 _VERIFYING: dict[str, ssl.SSLContext | None] = {}

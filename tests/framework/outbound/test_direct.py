@@ -257,11 +257,13 @@ def test_an_ipv6_literal(http: OutboundHTTP) -> None:
     assert server.seen[0]["host"] == f"[::1]:{server.port}"
 
 
-def test_unusual_bodies_go_through_urllib3(http: OutboundHTTP, urlopen_calls: list[str]) -> None:
+def test_unusual_bodies_and_encodings_go_through_urllib3(http: OutboundHTTP, urlopen_calls: list[str]) -> None:
     with WireServer(keep_alive(answer())) as server:
         http.request("POST", f"{server.url}/x", data=io.BytesIO(b"file body"))
         http.request("POST", f"{server.url}/x", data=iter([b"gen", b"erated"]))
-    assert len(urlopen_calls) == 2
+        # requests offers br when brotli is installed: only urllib3 can decode it.
+        http.request("GET", f"{server.url}/x", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert len(urlopen_calls) == 3
     assert server.seen[0]["body"] == "file body" and server.seen[1]["transfer-encoding"] == "chunked"
 
 
