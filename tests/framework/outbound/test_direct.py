@@ -411,3 +411,17 @@ def test_a_ssl_context_is_not_built_for_a_missing_bundle(tmp_path: Path) -> None
     assert lean.verifying_context(str(tmp_path / "nope.pem")) is None
     assert lean.verifying_context(True) is lean.verifying_context(True)
     assert lean.verifying_context(True).verify_mode == ssl.CERT_REQUIRED  # type: ignore[union-attr]
+
+
+def test_nothing_is_smuggled_into_the_request_head(http: OutboundHTTP) -> None:
+    with WireServer(keep_alive(answer())) as server:
+        prepared = requests.Request("GET", f"{server.url}/x").prepare()
+        prepared.headers["X-Evil"] = "a\r\nX-Injected: 1"  # after requests' own checks
+        with pytest.raises(ValueError, match="forbidden characters"):
+            http.session.send(prepared, timeout=5)
+        prepared = requests.Request("GET", f"{server.url}/x").prepare()
+        prepared.url = f"{server.url}/x HTTP/1.1\r\nX-Injected: 1\r\n\r\nGET /y"
+        with pytest.raises(requests.exceptions.InvalidURL):
+            http.session.send(prepared, timeout=5)
+        assert http.get_json(f"{server.url}/x") == {"ok": True}
+    assert len(server.seen) == 1 and "x-injected" not in server.seen[0]
