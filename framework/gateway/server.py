@@ -255,10 +255,6 @@ def precheck(config: str, plugins: Sequence[str] = (), database_url: str | None 
 
     loaded = load_checked(config, plugins, database_url)
     _migrate(loaded.url)
-    # Every worker validates bodies with jsonschema. A check answered by the verification
-    # memo (framework.memo) did not import it: import it once here, before the fork, so
-    # the workers share it rather than each importing its own copy while booting.
-    importlib.import_module("framework.validation")
     # Before any fork: the workers inherit the territory's pages and, the objects being
     # frozen, no collection in a worker writes to them (they stay shared, copy-on-write).
     freeze_loaded()

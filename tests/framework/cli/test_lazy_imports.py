@@ -92,3 +92,20 @@ def test_the_help_summaries_are_the_commands_own() -> None:
         assert command is not None and command.help is not None
         written = " ".join(command.help.split("\n\n")[0].split())
         assert written == summary, f"{name}: update its summary in framework/cli/__init__.py's COMMANDS"
+
+
+def test_serve_imports_jsonschema_before_forking_its_workers(tmp_path: Path) -> None:
+    """A memo hit leaves jsonschema out of `check`; the serve master still imports it
+    (framework.app imports the body validator) before the fork, so the gateway workers
+    share it instead of each loading a copy while booting."""
+    cache = {"RACCORD_CACHE_DIR": str(tmp_path / "cache")}
+    modules_of(["--config", EXAMPLE, "check", "-q"], tmp_path, **cache)  # the memo, warm
+    database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    code = ("import sys; from framework.gateway.server import precheck; "
+            f"precheck({EXAMPLE!r}, database_url={database!r}); "
+            "print('jsonschema' in sys.modules, 'apscheduler' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RACCORD_")} | cache
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.split() == ["True", "False"]
