@@ -16,6 +16,7 @@ stalls ends, and a worker whose every thread is stuck is recycled.
   it arrives within :data:`~framework.gateway.handoff.LINGER_S` and no other
   connection needs the thread (:mod:`framework.gateway.handoff`); otherwise the
   connection goes back to gunicorn's poller as before.
+* A response's head and a small body leave in one write (:mod:`framework.gateway.coalesce`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from gunicorn import glogging
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 
+from framework.gateway.coalesce import HeldHead, ResponseConn
 from framework.gateway.handoff import LINGER_S, HandOff
 
 LIMIT_REQUEST_LINE = 4094  # bytes of "METHOD /path?query HTTP/1.1"
@@ -140,10 +142,12 @@ class JsonErrorWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn is untype
     def handle_request(self, req: Any, conn: Any) -> Any:
         me = threading.get_ident()
         self._busy[me] = time.monotonic()
+        out = HeldHead(conn.sock)
         try:
-            return super().handle_request(req, conn)
+            return super().handle_request(req, ResponseConn(out, conn.client, conn.server))
         finally:
             self._busy.pop(me, None)
+            out.flush()  # a head without a body (HEAD, 204, 304, an empty answer)
 
     def notify(self) -> None:
         now = time.monotonic()

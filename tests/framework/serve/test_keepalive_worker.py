@@ -138,6 +138,17 @@ def test_pipelined_requests_and_a_request_during_the_linger_are_answered(served:
         assert read_answer(stream)[0] == 200
 
 
+def test_a_head_request_is_answered_and_the_connection_kept(served: Gunicorn) -> None:
+    conn = served.connect()
+    try:
+        conn.request("HEAD", "/")
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.read() == b""  # the head alone, sent when the response ended
+        assert get(conn).status == 200
+    finally:
+        conn.close()
+
+
 def test_a_stop_answers_the_call_in_flight_then_closes_the_connection(tmp_path: Path) -> None:
     server = Gunicorn(tmp_path)
     try:
