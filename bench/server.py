@@ -1,7 +1,7 @@
 """What the HTTP server side costs: raccord's gunicorn worker against gunicorn's own,
 before and after a change, in one interleaved run.
 
-    .venv/bin/python bench/server.py [--before REV] [--layouts 2x4,4x2] [--rounds 3] [--out FILE]
+    .venv/bin/python bench/server.py [--before REV] [--layouts 2x4,4x2] [--signed] [--rounds 3] [--out FILE]
 
 Servers, all on 127.0.0.1, each in its own process group:
 - upstream: nginx (one worker) answering a 306-byte JSON (as in bench/gateway.py);
@@ -9,7 +9,8 @@ Servers, all on 127.0.0.1, each in its own process group:
   gunicorn's ``gthread`` worker, once with raccord's (``JsonErrorWorker``): the server's
   own cost per call, with no application work;
 - raccord: ``raccord serve --role gateway`` on bench/gateway_connector.py's open endpoint
-  (one ``self.http.get_json`` of the upstream), in each ``--layouts`` (workers × threads);
+  (one ``self.http.get_json`` of the upstream), in each ``--layouts`` (workers × threads),
+  and with ``--signed`` its signed endpoint too (bench/gateway.py's signed URLs);
 - with ``--before REV``: the hello app under raccord's worker and raccord 2 × 4 again, from
   ``git archive REV`` (put first on PYTHONPATH), so that before and after are measured in
   the same run on the same loaded machine.
@@ -110,6 +111,7 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=1000, help="sequential calls per path per round")
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--seconds", type=int, default=3, help="wrk seconds per path per round (1 s slices)")
+    ap.add_argument("--signed", action="store_true", help="also each raccord's signed endpoint")
     ap.add_argument("--out", type=Path, help="write the tables there, keeping its hand-written ## Notes")
     args = ap.parse_args()
     for tool in (NGINX, WRK):
@@ -156,6 +158,10 @@ def main() -> None:
                     cmd, e = raccord(config, t.port, layout), {**e, **db}
                 proc = stack.enter_context(server(t.key, cmd, e, tmp / f"{t.key}.log", t.port, answering(t)))
                 served.append(Served(t, proc.pid))
+                if args.signed and t.key.startswith("raccord"):
+                    # The same server's signed endpoint (HMAC, nonce stored in SQLite, permission).
+                    served.append(Served(Target(f"{t.key}-signed", t.label.replace("open", "signed"), t.port,
+                                                "/bench/echo/signed", signed=True), proc.pid))
             rows = measure([direct, *(s.target for s in served)], {s.target.key: s.pgid for s in served}, args, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

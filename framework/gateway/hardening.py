@@ -12,10 +12,6 @@ stalls ends, and a worker whose every thread is stuck is recycled.
 * Each connection's socket gets a per-read timeout (:data:`READ_TIMEOUT_S`): a client
   that stops sending mid-request frees its thread. This bounds one read, not a whole
   request: a patient slowloris is nginx's job in production (docs/deployment.md).
-* A thread that answered on a kept-alive connection serves its next request itself if
-  it arrives within :data:`~framework.gateway.handoff.LINGER_S` and no other
-  connection needs the thread (:mod:`framework.gateway.handoff`); otherwise the
-  connection goes back to gunicorn's poller as before.
 * A response's head and a small body leave in one write (:mod:`framework.gateway.coalesce`).
 """
 
@@ -39,7 +35,6 @@ from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 
 from framework.gateway.coalesce import HeldHead, ResponseConn
-from framework.gateway.handoff import LINGER_S, HandOff
 
 LIMIT_REQUEST_LINE = 4094  # bytes of "METHOD /path?query HTTP/1.1"
 LIMIT_REQUEST_FIELDS = 64  # headers per request
@@ -95,7 +90,6 @@ class JsonErrorWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn is untype
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._busy: dict[int, float] = {}  # thread id → when its current call started
-        self._handoff = HandOff(self.cfg.threads)
         self._notified = float("-inf")
         self._parent_checked = float("-inf")
 
@@ -115,29 +109,15 @@ class JsonErrorWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn is untype
         with contextlib.suppress(OSError):
             client.sendall(payload)
 
-    def enqueue_req(self, conn: Any) -> None:
-        self._handoff.queued()  # before the submission: a thread may start it at once
-        super().enqueue_req(conn)
-
     def handle(self, conn: Any) -> Any:
-        self._handoff.started()
-        try:
-            if not getattr(conn, "raccord_read_timeout", False):
-                # Once per connection, not per request. SO_RCVTIMEO stays in force after
-                # gunicorn switches the socket to blocking mode.
-                with contextlib.suppress(OSError):
-                    conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _RCVTIMEO)
-                conn.raccord_read_timeout = True
-            result = super().handle(conn)
-            # True: answered, kept alive. gunicorn's limits still end the loop: a stop or
-            # max_requests clears self.alive (the request then answered is told
-            # "Connection: close"), a full keep-alive table answers False.
-            while result is True and self.alive and self._handoff.linger(
-                    conn.sock, LINGER_S, ready=bool(conn.parser.unreader.buf.getvalue())):
-                result = super().handle(conn)
-            return result
-        finally:
-            self._handoff.finished()
+        # Once per connection, not per request (gunicorn calls this for each request of
+        # a kept-alive connection). SO_RCVTIMEO stays in force after gunicorn switches
+        # the socket to blocking mode.
+        if not getattr(conn, "raccord_read_timeout", False):
+            with contextlib.suppress(OSError):
+                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _RCVTIMEO)
+            conn.raccord_read_timeout = True
+        return super().handle(conn)
 
     def handle_request(self, req: Any, conn: Any) -> Any:
         me = threading.get_ident()
