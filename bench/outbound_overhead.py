@@ -5,8 +5,9 @@ Also the lean request path (framework/outbound/session.py) against requests' own
 after"), with a stub transport and against the local server, and what requests 2.34's
 runtime-checkable Protocol checks cost.
 
-And the lean transport (framework/outbound/transport.py) against the lean prepare
-alone, interleaved round by round, against a keep-alive server in its own process
+And the direct transport (framework/outbound/direct.py: http.client pools) against the
+lean urllib3 transport it replaced (the same client, ``LeanAdapter.direct`` off),
+interleaved round by round, against a keep-alive server in its own process
 (so the client's GIL is its own): wall p50 and the calling thread's CPU time per call
 (``time.thread_time``: what a loaded machine cannot inflate much), next to the floors
 (http.client, urllib3's ``urlopen``) and bare requests. ``--compare-python`` runs the
@@ -46,7 +47,6 @@ sys.path.insert(0, str(ROOT))
 
 from framework import journal  # noqa: E402
 from framework.outbound import OutboundHTTP  # noqa: E402
-from framework.outbound import deadline as deadlines  # noqa: E402
 from framework.outbound.breaker import CircuitBreaker  # noqa: E402
 from framework.outbound.journal_writer import JournalWriter  # noqa: E402
 from framework.outbound.policy import OutboundPolicy  # noqa: E402
@@ -208,20 +208,6 @@ def before_after(url: str, n: int, rounds: int = 5) -> list[tuple[str, float, fl
             for name, vals in rows.items()]
 
 
-class TenacityEveryCall(OutboundHTTP):
-    """OutboundHTTP as it was before the first attempt left tenacity (commit 14a8b6f)."""
-
-    def _send(self, method: str, url: str, keyed: bool, kwargs: dict[str, Any],
-              deadline: deadlines.Deadline) -> requests.Response:
-        allowed = method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE") or keyed
-        retrying = self._retrying.get(allowed)
-        if retrying is None:
-            from framework.outbound.retry import make_retrying
-
-            retrying = self._retrying[allowed] = make_retrying(self.policy, method, keyed)
-        return retrying(self._attempt, method, url, kwargs, deadline)  # type: ignore[no-any-return]
-
-
 def _serve_forever(port_queue: Any) -> None:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
@@ -253,28 +239,19 @@ def transport_clients(port: int) -> dict[str, Callable[[], Any]]:
     bare = requests.Session()
     bare.trust_env = False
     policy = OutboundPolicy(retries=2)
-    before = TenacityEveryCall("metz/t", policy=policy)
-    old = deadlines.DeadlineAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
-    for prefix in ("http://", "https://"):
-        before.session.mount(prefix, old)  # requests' own Session.send and HTTPAdapter helpers
-    from framework.outbound.session import _encode_params
-
-    def prepare_every_url(prepared: requests.PreparedRequest, url: str, params: Any) -> None:
-        prepared.prepare_url(url, _encode_params(params))
-
-    setattr(before.session, "_prepare_url", prepare_every_url)  # as in 14a8b6f  # noqa: B010
-    lean_only = TenacityEveryCall("metz/t", policy=policy)
+    before = OutboundHTTP("metz/t", policy=policy)
+    urllib3_adapter = before.session.get_adapter(url)
+    assert isinstance(urllib3_adapter, LeanAdapter)
+    urllib3_adapter.direct = False  # requests' HTTPAdapter.send over the lean urllib3 pools
     shipped = OutboundHTTP("metz/t", policy=policy)
     assert isinstance(shipped.session.get_adapter(url), LeanAdapter)
     return {
         "http.client, one kept-alive connection (floor)": raw,
         "urllib3 HTTPConnectionPool.urlopen (floor)": pooled,
         "bare requests.Session.get, trust_env=False": lambda: bare.get(url, params=PARAMS, timeout=(5, 30)),
-        "before: OutboundHTTP, lean prepare only (requests' Session.send, HTTPAdapter helpers, "
-        "tenacity per call)": lambda: before.request("GET", url, params=PARAMS),
-        "OutboundHTTP + lean transport + URLs prepared once, tenacity per call":
-            lambda: lean_only.request("GET", url, params=PARAMS),
-        "after: OutboundHTTP + lean transport + first attempt outside tenacity (shipped)":
+        "before: OutboundHTTP over the lean urllib3 transport (requests' HTTPAdapter.send, commit 9f7d09b)":
+            lambda: before.request("GET", url, params=PARAMS),
+        "after: OutboundHTTP over the direct transport (http.client pools, shipped)":
             lambda: shipped.request("GET", url, params=PARAMS),
     }
 
@@ -468,7 +445,7 @@ def main() -> None:
         b = next(p for name, p, _ in lean if name.startswith(label) and "before" in name)
         a = next(p for name, p, _ in lean if name.startswith(label) and "after" in name)
         lines.append(f"| {label}: after / before (p50) | {a / b:.2f}× | |")
-    lines += ["", "## Lean transport: before / after, side by side", "",
+    lines += ["", "## Transport: lean urllib3 (before) / direct http.client (after), side by side", "",
               f"GET with two query parameters against a keep-alive JSON server in its own process, "
               f"{args.calls} sequential calls per variant and round, the variants taking turns every 20 "
               f"calls; {args.rounds} rounds, median of the rounds. CPU: the calling thread's CPU "
@@ -486,10 +463,11 @@ def main() -> None:
         return next((w, c) for name, w, c in transport if name.startswith(label) and name.endswith(version))
 
     after, before = row("after:"), row("before:")
-    bare, floor = row("bare requests"), row("urllib3")
+    bare, floor, raw = row("bare requests"), row("urllib3"), row("http.client")
     lines += [f"| after / before | {after[0] / before[0]:.2f}× | {after[1] / before[1]:.2f}× |",
               f"| after / bare requests.Session.get | {after[0] / bare[0]:.2f}× | {after[1] / bare[1]:.2f}× |",
-              f"| after / urllib3 urlopen | {after[0] / floor[0]:.2f}× | {after[1] / floor[1]:.2f}× |"]
+              f"| after / urllib3 urlopen | {after[0] / floor[0]:.2f}× | {after[1] / floor[1]:.2f}× |",
+              f"| after / http.client | {after[0] / raw[0]:.2f}× | {after[1] / raw[1]:.2f}× |"]
     if other_version:
         theirs = f"[requests {other_version}]"
         o_after, o_before, o_floor = row("after:", theirs), row("before:", theirs), row("urllib3", theirs)

@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from framework.runtime.schedule import CRON_SPREAD_SECONDS, parse_schedule, timing  # noqa: E402
+from framework.runtime.schedule import CRON_SPREAD_SECONDS, parse_schedule  # noqa: E402
+from framework.runtime.triggers import timing  # noqa: E402
 
 SCHEDULES = ("every 5m", "hourly", "daily", "0 3 * * *")
 

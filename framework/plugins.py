@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from importlib import metadata
 from types import ModuleType
 
 import pluggy
@@ -99,7 +98,9 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str | None) -> Non
 
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+    from framework.entrypoints import entry_points
+
+    for ep in entry_points(ENTRY_POINT_GROUP):
         if pm.is_blocked(ep.name) or pm.get_plugin(ep.name) is not None:
             continue
         try:

@@ -5,6 +5,10 @@ Every endpoint and job goes through it, whether a shipped connector declares it
 adds or replaces it (``raccord check`` reports it at the override's ``plugin`` line):
 what the framework later documents, converts and validates at call time is checked
 here first, so a declaration cannot pass ``check`` and fail at its first call.
+
+The schema verifications need jsonschema, whose import and metaschema cost more than
+the rest of a small ``check``: their messages are remembered (:mod:`framework.memo`),
+and jsonschema is imported only when one is not.
 """
 
 from __future__ import annotations
@@ -12,9 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, best_match
-
+from framework import memo
 from framework.declarations import EndpointSpec, JobSpec, Param
 from framework.errors import BadRequest
 
@@ -80,17 +82,49 @@ def _param(param: Param) -> list[str]:
 def _body(spec: EndpointSpec) -> list[str]:
     if spec.body_schema is None:
         return []
+    schema = dict(spec.body_schema)
+    problems = memo.remembered("jsonschema", "body_schema", schema, lambda: _schema_problems(schema),
+                               source=__file__)
+    if problems or spec.body_example is None:
+        return problems
+    example = spec.body_example
+    if not _refs_local(schema):
+        # A remote $ref is fetched while validating: not a pure function of the text.
+        return _example_problems(schema, example)
+    return memo.remembered("jsonschema", "body_example", [schema, example],
+                           lambda: _example_problems(schema, example), source=__file__)
+
+
+def _schema_problems(schema: dict[str, Any]) -> list[str]:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     try:
-        Draft202012Validator.check_schema(dict(spec.body_schema))
+        Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         return [f"body_schema is not a valid JSON schema: {exc.message}"]
-    if spec.body_example is None:
-        return []
-    error = best_match(Draft202012Validator(dict(spec.body_schema)).iter_errors(spec.body_example))
+    return []
+
+
+def _example_problems(schema: dict[str, Any], example: Any) -> list[str]:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    error = best_match(Draft202012Validator(schema).iter_errors(example))
     if error is None:
         return []
     where = "body" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     return [f"body_example does not match body_schema: {where}: {error.message}"]
+
+
+def _refs_local(value: Any) -> bool:
+    """No ``$ref`` or ``$dynamicRef`` in ``value`` points outside the document."""
+    if isinstance(value, dict):
+        return all((k not in ("$ref", "$dynamicRef") or (isinstance(v, str) and v.startswith("#")))
+                   and _refs_local(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_refs_local(v) for v in value)
+    return True
 
 
 def job_problems(spec: JobSpec) -> list[str]:

@@ -7,12 +7,10 @@ import hashlib
 import json
 import time
 from collections.abc import Mapping
-from email.message import EmailMessage
-from email.utils import formataddr, formatdate
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from connectors.email import render, smtp
+from connectors.email import render
 from framework import (
     REQUIRED,
     Accepted,
@@ -27,6 +25,11 @@ from framework import (
     endpoint,
     job,
 )
+
+if TYPE_CHECKING:  # the email package, smtplib and ssl: imported by a message, not by `raccord check`
+    from email.message import EmailMessage
+
+    from connectors.email import smtp
 
 OUTBOX = "outbox"
 SEND_SCHEMA: dict[str, Any] = {
@@ -79,6 +82,9 @@ class Email(Connector):
     def compose(self, to: str, template: str, on_behalf_of: str | None, context: Mapping[str, Any],
                 key: str) -> EmailMessage:
         """The message in the identity of the served instance ``on_behalf_of``."""
+        from email.message import EmailMessage
+        from email.utils import formataddr, formatdate
+
         identity = self.ctx.identity(on_behalf_of)
         address = str(self.settings.senders.get(identity["instance"]) or self.settings.sender)
         rendered = render.render(render.environment(self._template_dir()), template,
@@ -165,6 +171,8 @@ class Email(Connector):
         return record
 
     def _deliver(self, message: EmailMessage, to: str) -> None:
+        from connectors.email import smtp
+
         server = smtp.SmtpServer(
             host=self.settings.host, port=self.settings.port, security=self.settings.security,
             username=self.settings.username, password=self.settings.password,

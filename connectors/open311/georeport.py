@@ -7,11 +7,13 @@ here into one shape (:func:`request_fields`) so the connector never sees the var
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from lxml import etree
+if TYPE_CHECKING:
+    from lxml import etree
 
 from framework import BadRequest, NotFound, UpstreamError
 
@@ -22,8 +24,15 @@ REQUEST_FIELDS = ("service_request_id", "status", "status_notes", "service_name"
                   "description", "agency_responsible", "service_notice", "requested_datetime",
                   "updated_datetime", "expected_datetime", "address", "address_id", "zipcode",
                   "lat", "long", "media_url", "token")
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                          remove_blank_text=True)
+
+
+@functools.cache
+def _parser() -> etree.XMLParser:
+    # lxml is imported by the first XML answer, not by ``raccord check`` loading the connector.
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                           remove_blank_text=True)
 
 
 def resource_url(base: str, resource: str, fmt: str) -> str:
@@ -53,8 +62,10 @@ def decode(content: bytes, content_type: str, host: str) -> Any:
 
 
 def _xml(content: bytes, host: str) -> Any:
+    from lxml import etree
+
     try:
-        root = etree.fromstring(content, _PARSER)
+        root = etree.fromstring(content, _parser())
     except etree.XMLSyntaxError:
         raise UpstreamError(f"{host} answered malformed XML") from None
     tree = root.getroottree()
@@ -66,13 +77,18 @@ def _xml(content: bytes, host: str) -> Any:
 
 def _node(element: Any) -> Any:
     children = [c for c in element if isinstance(c.tag, str)]
-    tag = etree.QName(element).localname
+    tag = _localname(element.tag)
     if tag in LIST_TAGS:
         return [_node(c) for c in children]
     if not children:
         text = (element.text or "").strip()
         return text or None
-    return {etree.QName(c).localname: _node(c) for c in children}
+    return {_localname(c.tag): _node(c) for c in children}
+
+
+def _localname(tag: str) -> str:
+    """``{namespace}name`` → ``name`` (what lxml's ``QName(element).localname`` gives)."""
+    return tag.rpartition("}")[2]
 
 
 def errors_in(data: Any) -> list[dict[str, Any]] | None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -51,6 +50,8 @@ class Col:
 def terminal_width() -> int | None:
     """The width to fit: the terminal's, else ``COLUMNS``, else None (content width)."""
     if sys.stdout.isatty():
+        import shutil  # it imports the compression modules: only for a terminal
+
         return shutil.get_terminal_size((100, 24)).columns
     columns = os.environ.get("COLUMNS", "")
     return int(columns) if columns.isdigit() and int(columns) > 0 else None

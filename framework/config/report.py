@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -74,5 +73,7 @@ class Report:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """A "did you mean …?" hint for a misspelt key or name, or None."""
+    import difflib  # only for a misspelling: a clean check never needs it
+
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else None

@@ -112,7 +112,8 @@ class Watchdog:
 watchdog = Watchdog()
 
 
-def _attach(sock: Any) -> None:
+def attach(sock: Any) -> None:
+    """Register ``sock`` with the deadline of the call running here, if any."""
     deadline = current.get()
     if deadline is not None and sock is not None:
         watchdog.attach(deadline, sock)
@@ -134,22 +135,22 @@ for _name in ("urllib3.connection", "urllib3.connectionpool", "urllib3.response"
 class _Connection(connection.HTTPConnection):
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
-        _attach(sock)  # a new connection: from the TCP handshake on
+        attach(sock)  # a new connection: from the TCP handshake on
         return sock
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _attach(self.sock)  # a kept-alive connection reused by this call
+        attach(self.sock)  # a kept-alive connection reused by this call
         super().request(*args, **kwargs)
 
 
 class _TLSConnection(connection.HTTPSConnection):
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
-        _attach(sock)  # before the TLS handshake, which a server can dribble too
+        attach(sock)  # before the TLS handshake, which a server can dribble too
         return sock
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _attach(self.sock)
+        attach(self.sock)
         super().request(*args, **kwargs)
 
 

@@ -10,7 +10,8 @@ when its session is built (``trust_env`` off; proxies and CA bundle from its set
 so here a request is prepared from the call's own arguments and the session's fixed
 headers, and sent with the session's settings as they are. A URL is parsed, validated
 and requoted by requests once (per session, the first time it is called); its query
-parameters are appended to that. Sending goes the lean way too (transport.py).
+parameters are appended to that. Sending goes the lean way too (transport.py: over
+``http.client`` pools, urllib3 only for proxies, client certificates and streamed bodies).
 
 Whatever this path does not handle (session-level params, auth or hooks, per-call
 cookies or hooks, ``trust_env`` turned back on) goes through requests' own
@@ -68,8 +69,8 @@ class BindingSession(GuardedSession):
                          cert=self.cert if cert is None else cert)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        # Straight to the binding's urllib3 pools (transport.py) unless the transport
-        # is mocked or the call needs what only requests' own send does.
+        # Straight to the binding's http.client pools (transport.py, direct.py) unless
+        # the transport is mocked or the call needs what only requests' own send does.
         response = lean_send(self, request, kwargs)
         return super().send(request, **kwargs) if response is None else response
 

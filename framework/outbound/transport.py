@@ -1,28 +1,37 @@
-"""The lean transport under a binding's session: requests' API, urllib3's pools, nothing between.
+"""The lean transport under a binding's session: requests' API over ``http.client``
+pools, urllib3 only where it is needed.
 
 requests' ``Session.send`` and ``HTTPAdapter.send`` redo per call what a binding
 settles once: they parse the URL three times (pool key, proxy selection, path),
 rebuild the urllib3 pool key and look the pool up, stat the CA bundle
 (``cert_verify``), run the cookie jar over answers that set no cookie, dispatch empty
-hook lists and walk a redirect generator for answers that are no redirect. With a CA
-bundle, urllib3 also builds an SSL context and loads the bundle for every new
-connection.
+hook lists and walk a redirect generator for answers that are no redirect. Under them,
+urllib3 builds per call a ``Retry`` and a ``Timeout``, its header dicts and its
+``HTTPResponse`` wrapper; with a CA bundle, it also builds an SSL context and loads
+the bundle for every new connection.
 
-:class:`LeanAdapter` is requests' ``HTTPAdapter`` — its ``send``, ``urlopen`` call and
-error mapping are requests' own, unchanged — whose per-call helpers are cheap: one
-urllib3 pool per origin, built once, whose TLS context (verification on, hostname
-checked: certifi's bundle as requests uses, or the binding's ``ca_bundle``) is built
-once per CA bundle; the path from the prepared URL without re-parsing it; the
-``Response`` built as requests builds it, minus the cookie pass when no cookie is set.
-Answers stay streamed (``preload_content=False``: the size cap and the deadline
-watchdog work as before), and the pools' connections register their sockets with the
-call's deadline (:mod:`.deadline`).
+:meth:`LeanAdapter.send_direct` sends a production call over ``http.client``
+(:mod:`.direct`): one pool of kept-alive connections per origin and CA bundle, built
+once; the TLS context (verification on, hostname checked by OpenSSL: certifi's bundle
+as requests uses, or the binding's ``ca_bundle``) built once per CA bundle for the
+process (:func:`verifying_context`); the ``Response`` built as requests builds it, its
+``raw`` a :class:`~.wire.WireAnswer` that ``iter_content`` streams (the size cap and
+the deadline watchdog work as before: every socket is registered with the call's
+deadline, :mod:`.deadline`). It is taken unless the call has a proxy, a client
+certificate, verification off, a body that is a file or a generator, an
+``Accept-Encoding`` offering br/zstd, or a timeout that is no number or pair.
+
+Those go through :class:`LeanAdapter` as requests' ``HTTPAdapter`` — its ``send``,
+``urlopen`` call and error mapping are requests' own, unchanged — whose per-call
+helpers are cheap: one urllib3 pool per origin, built once, with its own TLS context
+per CA bundle (urllib3 matches the hostname itself); the path from the prepared URL
+without re-parsing it; the cookie pass only when a cookie is set. A proxy or a client
+certificate goes through requests' own helpers.
 
 :func:`lean_send` is ``Session.send`` without the no-ops. It is taken only when the
 transport is not mocked — ``responses`` patches ``HTTPAdapter.send``,
 ``requests_mock`` swaps ``get_adapter``, a connector may mount its own adapter — and
-the request has no response hooks; otherwise requests' own ``Session.send`` runs. A
-proxy, a client certificate or ``verify`` off go through requests' own helpers.
+the request has no response hooks; otherwise requests' own ``Session.send`` runs.
 Redirects are resolved by the session, so the redirect guard (:mod:`.redirects`)
 applies, each hop sent the lean way again.
 """
@@ -30,12 +39,15 @@ applies, each hop sent the lean way again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import ssl
 import threading
 from collections.abc import Mapping
 from datetime import timedelta
 from ssl import SSLContext, SSLError
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import DEFAULT_CA_BUNDLE_PATH, HTTPAdapter
@@ -48,6 +60,7 @@ from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 from urllib3.util.ssl_ import create_urllib3_context
 
+from framework.outbound import direct
 from framework.outbound.deadline import DeadlineAdapter, _Pool, _TLSPool
 
 
@@ -90,7 +103,42 @@ class LeanAdapter(DeadlineAdapter):
         self._pool_kwargs: dict[str, Any] = {"maxsize": pool_maxsize, "block": pool_block}
         self._pools: dict[tuple[str, bool | str], HTTPConnectionPool | None] = {}
         self._contexts: dict[str, SSLContext | None] = {}
+        self._direct: dict[tuple[str, bool | str], direct.DirectPool | None] = {}
+        self._maxsize = pool_maxsize
         self._lock = threading.Lock()
+        #: Whether eligible requests skip urllib3 (off: requests' HTTPAdapter.send over
+        #: the lean urllib3 pools, as before the direct transport; the benchmark's "before").
+        self.direct = True
+
+    def send_direct(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+                    verify: Any = True, cert: Any = None,
+                    proxies: Mapping[str, str] | None = None) -> requests.Response | None:
+        """The request sent over ``http.client`` (:mod:`.direct`), or None (nothing sent)
+        when requests' ``HTTPAdapter.send`` must: a proxy, a client certificate,
+        verification off, a body that is no bytes or str (a file, a generator), an
+        unusual timeout, a scheme or URL requests handles or reports itself."""
+        url = request.url
+        body = request.body
+        if not self.direct or cert or not verify or not isinstance(url, str):
+            return None
+        if isinstance(body, str):
+            body = body.encode()  # as urllib3 encodes a str body
+        elif not (body is None or isinstance(body, bytes)):
+            return None
+        limits = _timeouts(timeout)
+        origin = _origin(url)
+        if limits is None or origin is None or (proxies and select_proxy(url, proxies)):
+            return None
+        if not _decodable(request.headers.get("Accept-Encoding")):
+            return None  # br or zstd offered (their modules installed): urllib3 decodes them
+        key = (origin, verify)
+        pool = self._direct.get(key, _UNKNOWN)
+        if pool is _UNKNOWN:
+            pool = self._direct_pool(key)
+        if pool is None:
+            return None
+        path = url[len(origin):].partition("#")[0] or "/"
+        return direct.send(pool, request, path, body, limits, self)
 
     def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: Any,
                                         proxies: Mapping[str, str] | None = None,
@@ -185,10 +233,41 @@ class LeanAdapter(DeadlineAdapter):
             self._contexts[location] = context
         return self._contexts[location]
 
+    def _direct_pool(self, key: tuple[str, bool | str]) -> direct.DirectPool | None:
+        """The direct pool for an origin and CA bundle, built once; None (remembered)
+        for what requests' own path must handle or report."""
+        with self._lock:
+            if key in self._direct:
+                return self._direct[key]
+            pool = self._build_direct(*key)
+            if len(self._direct) >= MAX_POOLS:
+                oldest = self._direct.pop(next(iter(self._direct)))
+                if oldest is not None:
+                    oldest.close()
+            self._direct[key] = pool
+            return pool
+
+    def _build_direct(self, origin: str, verify: bool | str) -> direct.DirectPool | None:
+        try:
+            parts = urlsplit(origin)
+            port = parts.port
+        except ValueError:
+            return None  # requests raises its InvalidURL
+        scheme, host = parts.scheme.lower(), parts.hostname
+        if scheme not in ("http", "https") or not host:
+            return None
+        context = None
+        if scheme == "https":
+            context = verifying_context(verify)
+            if context is None:
+                return None
+        return direct.DirectPool(host, port or (443 if context else 80), context, self._maxsize)
+
     def close(self) -> None:
         super().close()
         with self._lock:
-            pools, self._pools = list(self._pools.values()), {}
+            pools: list[Any] = [*self._pools.values(), *self._direct.values()]
+            self._pools, self._direct = {}, {}
         for pool in pools:
             if pool is not None:
                 pool.close()
@@ -199,6 +278,53 @@ def _origin(url: str) -> str | None:
     start = url.find("://")
     end = url.find("/", start + 3) if start > 0 else -1
     return url[:end] if end > 0 else None
+
+
+def _timeouts(timeout: Any) -> tuple[float | None, float | None] | None:
+    """(connect, read) as requests reads ``timeout``; None for what requests must
+    check or convert itself (a urllib3 ``Timeout``, a malformed tuple)."""
+    if timeout is None or isinstance(timeout, int | float):
+        return timeout, timeout
+    if isinstance(timeout, tuple) and len(timeout) == 2 and all(
+            t is None or isinstance(t, int | float) for t in timeout):
+        return timeout
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _decodable(accept: str | None) -> bool:
+    """Whether every encoding ``Accept-Encoding`` offers is one the direct path decodes
+    (requests offers br and zstd when brotli or zstandard is installed)."""
+    if accept is None:
+        return True
+    offered = {part.partition(";")[0].strip().lower() for part in accept.split(",")}
+    return offered <= {"gzip", "x-gzip", "deflate", "identity", ""}
+
+
+_VERIFYING: dict[str, ssl.SSLContext | None] = {}
+_VERIFYING_LOCK = threading.Lock()
+
+
+def verifying_context(verify: bool | str) -> ssl.SSLContext | None:
+    """The process's SSL context for a CA bundle (certifi's for ``True``), built once:
+    certificate and hostname checked by OpenSSL (http.client does not match names
+    itself, unlike urllib3). None when the bundle cannot be loaded: requests' own path
+    then reports it."""
+    location = DEFAULT_CA_BUNDLE_PATH if verify is True else str(verify)
+    with _VERIFYING_LOCK:
+        if location not in _VERIFYING:
+            context: ssl.SSLContext | None = create_urllib3_context()
+            assert context is not None
+            context.check_hostname = True  # create_urllib3_context leaves it to urllib3
+            try:
+                if os.path.isdir(location):
+                    context.load_verify_locations(capath=location)
+                else:
+                    context.load_verify_locations(cafile=location)
+            except (OSError, SSLError):
+                context = None
+            _VERIFYING[location] = context
+        return _VERIFYING[location]
 
 
 def sets_cookies(answer: Any) -> bool:
@@ -231,7 +357,9 @@ def lean_send(session: requests.Session, request: requests.PreparedRequest,
                             "cert": session.cert if cert is None else cert,
                             "proxies": dict(session.proxies) if proxies is None else proxies}
     started = preferred_clock()
-    response = adapter.send(request, **sent)
+    # Not ``or``: a Response is falsy when its status is 4xx/5xx.
+    direct_response = adapter.send_direct(request, **sent)
+    response = adapter.send(request, **sent) if direct_response is None else direct_response
     response.elapsed = timedelta(seconds=preferred_clock() - started)
     if sets_cookies(response.raw):
         extract_cookies_to_jar(session.cookies, request, response.raw)  # type: ignore[no-untyped-call]

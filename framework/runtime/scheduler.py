@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from framework.runtime.leader import Leadership, leadership_for
 from framework.runtime.queue import enqueue
-from framework.runtime.schedule import Timing, parse_schedule, timing
+from framework.runtime.schedule import parse_schedule
+from framework.runtime.triggers import Timing, timing
 from framework.runtime.txn import aware, utcnow, write_tx
 from framework.runtime.worker import StopSignal
 from framework.storage.schema import schedule_state

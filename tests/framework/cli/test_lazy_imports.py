@@ -12,6 +12,7 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 EXAMPLE = str(ROOT / "instances.toml")
+EXAMPLE_TEXT = (ROOT / "instances.toml").read_text(encoding="utf-8")
 #: Run the real command line, then print which modules the process imported.
 CODE = """
 import atexit, json, sys
@@ -20,16 +21,17 @@ from framework.cli import main
 sys.argv[0] = "raccord"
 main()
 """
-#: The runtime's heavy dependencies: none is needed to validate a territory (APScheduler's
-#: cron trigger is: it parses the jobs' schedules).
+#: The runtime's heavy dependencies: none is needed to validate a territory (jsonschema and
+#: APScheduler's cron parser are, unless the verification memo knows their verdicts).
 RUNTIME = ("sqlalchemy", "alembic", "requests", "urllib3", "zeep", "jinja2", "gunicorn", "prometheus_client",
            "psycopg", "shapely", "numpy", "framework.app", "framework.journal", "framework.storage",
            "framework.outbound", "framework.gateway.app", "framework.gateway.server", "framework.gateway.auth")
 
 
-def modules_of(args: list[str], tmp_path: Path) -> set[str]:
+def modules_of(args: list[str], tmp_path: Path, **extra: str) -> set[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RACCORD_")}
     env["RACCORD_DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    env.update(extra)
     done = subprocess.run([sys.executable, "-c", CODE, *args], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -55,6 +57,22 @@ def test_check_imports_no_runtime(tmp_path: Path) -> None:
     assert loaded(modules, RUNTIME) == []
 
 
+def test_check_on_a_memo_hit_imports_neither_jsonschema_nor_apscheduler(tmp_path: Path) -> None:
+    # The example with a cron schedule (its own jobs are interval schedules).
+    text = EXAMPLE_TEXT.replace("[profiles.referentiel]\n",
+                                '[profiles.adresse.jobs.sync_streets]\nschedule = "30 3 * * 1-5"\n\n'
+                                "[profiles.referentiel]\n", 1)
+    assert text != EXAMPLE_TEXT
+    (tmp_path / "instances.toml").write_text(text, encoding="utf-8")
+    (tmp_path / "data").symlink_to(ROOT / "data")
+    check = ["--config", str(tmp_path / "instances.toml"), "check", "-q"]
+    cache = {"RACCORD_CACHE_DIR": str(tmp_path / "cache")}
+    heavy = ("apscheduler", "apscheduler.triggers.cron", "jsonschema")
+    assert loaded(modules_of(check, tmp_path, **cache), heavy) == list(heavy)  # a miss: verified
+    assert loaded(modules_of(check, tmp_path, **cache), heavy) == []  # a hit: remembered
+    assert loaded(modules_of(check, tmp_path, RACCORD_CACHE_DIR=""), heavy) == list(heavy)  # no memo
+
+
 def test_call_runs_alembic_only_while_the_schema_is_not_current(tmp_path: Path) -> None:
     call = ["--config", EXAMPLE, "call", "metz", "referentiel", "data", "q=metz"]
     assert "alembic" in modules_of(call, tmp_path)  # a new database: migrated
@@ -74,3 +92,20 @@ def test_the_help_summaries_are_the_commands_own() -> None:
         assert command is not None and command.help is not None
         written = " ".join(command.help.split("\n\n")[0].split())
         assert written == summary, f"{name}: update its summary in framework/cli/__init__.py's COMMANDS"
+
+
+def test_serve_imports_jsonschema_before_forking_its_workers(tmp_path: Path) -> None:
+    """A memo hit leaves jsonschema out of `check`; the serve master still imports it
+    (framework.app imports the body validator) before the fork, so the gateway workers
+    share it instead of each loading a copy while booting."""
+    cache = {"RACCORD_CACHE_DIR": str(tmp_path / "cache")}
+    modules_of(["--config", EXAMPLE, "check", "-q"], tmp_path, **cache)  # the memo, warm
+    database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    code = ("import sys; from framework.gateway.server import precheck; "
+            f"precheck({EXAMPLE!r}, database_url={database!r}); "
+            "print('jsonschema' in sys.modules, 'apscheduler' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RACCORD_")} | cache
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.split() == ["True", "False"]

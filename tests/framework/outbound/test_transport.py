@@ -19,7 +19,7 @@ import pytest
 import requests
 import responses
 from requests.adapters import HTTPAdapter
-from urllib3 import PoolManager
+from urllib3 import HTTPConnectionPool, PoolManager
 
 from framework.errors import UpstreamError, UpstreamTimeout
 from framework.outbound import OutboundHTTP
@@ -144,7 +144,7 @@ def requests_own(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     for owner, name in ((requests.Session, "send"), (HTTPAdapter, "cert_verify"),
                         (HTTPAdapter, "build_response"), (HTTPAdapter, "request_url"),
                         (HTTPAdapter, "get_connection_with_tls_context"),
-                        (PoolManager, "connection_from_host")):
+                        (PoolManager, "connection_from_host"), (HTTPConnectionPool, "urlopen")):
         monkeypatch.setattr(owner, name, spy(f"{owner.__name__}.{name}", getattr(owner, name)))
     return passed
 
@@ -160,8 +160,9 @@ def test_production_calls_take_the_lean_path(upstream: Upstream, http: OutboundH
     assert http.get_json(f"{upstream.url}/json", params={"q": "x"}) == BODY
     assert http.post_json(f"{upstream.url}/echo", json={"a": 1})["body"] == '{"a": 1}'
     assert requests_own == []  # neither Session.send nor the adapter's own helpers
-    assert [origin for origin, _ in adapter_of(http)._pools] == [upstream.url]
-    assert len(adapter_of(http).poolmanager.pools) == 0
+    # The direct transport (http.client): no urllib3 pool at all.
+    assert [origin for origin, _ in adapter_of(http)._direct] == [upstream.url]
+    assert adapter_of(http)._pools == {} and len(adapter_of(http).poolmanager.pools) == 0
 
 
 def test_a_mocked_transport_is_left_to_responses(http: OutboundHTTP, requests_own: list[str]) -> None:
@@ -256,11 +257,9 @@ def test_tls_is_verified_with_the_binding_ca_bundle_built_once(tmp_path: Path,
             assert http.get_json(f"{server.url}/json") == BODY
         assert requests_own == []
         adapter = adapter_of(http)
-        (pool,) = adapter._pools.values()
-        assert isinstance(pool, lean._LeanTLSPool)
-        assert pool.conn_kw["ssl_context"] is adapter._contexts[str(cert)]
-        assert pool.conn_kw["ssl_context"].verify_mode == ssl.CERT_REQUIRED
-        assert pool.cert_reqs == "CERT_REQUIRED" and pool.ca_certs is None  # nothing reloaded per connection
+        (pool,) = adapter._direct.values()
+        assert pool is not None and pool.context is lean.verifying_context(str(cert))  # built once
+        assert pool.context.verify_mode == ssl.CERT_REQUIRED and pool.context.check_hostname
         assert len(set(server.ports)) == 1
         http.close()
 

@@ -15,9 +15,10 @@ from click.testing import CliRunner
 from framework.app import Raccord
 from framework.errors import NotFound
 from framework.runtime.queue import list_jobs
-from framework.runtime.schedule import parse_schedule, stable_offset, timing
+from framework.runtime.schedule import parse_schedule, stable_offset
 from framework.runtime.scheduler import Scheduler, plan
 from framework.runtime.sync import run_sync
+from framework.runtime.triggers import timing
 from tests.framework.runtime.helpers import SPAWN, open_raccord, scheduler_main, write_territory
 
 ROOT = Path(__file__).resolve().parents[3]
