@@ -494,7 +494,8 @@ def profile(target: Target, master: int, seconds: float, tmp: Path, wall: bool =
                             "--format", "raw", "--rate", "250", "--duration", str(int(seconds)), "--output", str(raw)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1)
-    rps, bad = wrk(target, seconds, tmp)
+    done, elapsed, bad = wrk(target, seconds, tmp)
+    rps = done / elapsed
     rec.wait(60)
     inclusive: dict[str, int] = {}
     own: dict[str, int] = {}

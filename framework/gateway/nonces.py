@@ -13,17 +13,23 @@ writers (no lock, no connection): a journal flush never holds it up.
 - PostgreSQL: a prepared ``INSERT … ON CONFLICT DO NOTHING``, one round trip; no row
   inserted means the nonce was seen (by any machine). A connection the server closed
   while idle (restart, failover) is noticed before use and replaced.
-- SQLite has a single writer. Its default busy handler sleeps 1, 2, 5, 10… ms when the
-  file is locked by another connection — long enough to halve the signed-call
-  throughput of two gunicorn workers (measured, docs/benchmarks/gateway.md). The store
-  writes with ``busy_timeout = 0`` and retries a locked write itself after 0.05–1 ms of
-  jittered back-off; this store's threads take turns on a lock of its own rather than
-  race on the file lock. A journal flush holds the file lock for one short chunk
-  (framework.journal.CHUNK rows), so that is the longest a nonce waits for it.
+- SQLite: a table in shared memory beside the database file
+  (framework.gateway.nonce_table) decides at once, for every process of every gateway
+  on that file; accepted nonces reach the ``nonces`` table in batches every
+  :data:`FLUSH_EVERY` seconds (:class:`WriteBehind`, off the calls' threads, which also
+  deletes the expired ones; a stopping worker writes what waits). The table is a file:
+  a killed process loses none of it. One found missing, damaged or replaced is rebuilt
+  from the ``nonces`` rows (then only a ``kill -9`` in the last :data:`FLUSH_EVERY`
+  seconds before the file's loss could let a replay through).
+- SQLite in memory (``:memory:``, one process) inserts each nonce. SQLite has a single
+  writer; its default busy handler sleeps 1, 2, 5, 10… ms when the file is locked, so
+  the store writes with ``busy_timeout = 0`` and retries a locked write itself after
+  0.05–1 ms of jittered back-off, its threads taking turns on a lock of its own.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import os
@@ -32,19 +38,26 @@ import select
 import sqlite3
 import threading
 import time
+import weakref
+from collections import deque
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event
 from sqlalchemy.exc import OperationalError
 
 from framework.errors import Unauthorized, Unavailable
+from framework.gateway.nonce_table import Claim, NonceTable, shared_table
 from framework.storage.db import Database
 from framework.storage.schema import nonces
 
 _SQLITE_INSERT = "INSERT INTO nonces (orig, nonce, seen_at) VALUES (?, ?, ?)"
+_SQLITE_KEEP = "INSERT OR IGNORE INTO nonces (orig, nonce, seen_at) VALUES (?, ?, ?)"
 _PG_INSERT = "INSERT INTO nonces (orig, nonce, seen_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
 _REPLAYED = "signature check failed: nonce already used (replayed request)"
 MAX_WAIT = 5.0  # seconds a nonce write may wait for the database before a 503
+FLUSH_EVERY = 0.01  # seconds between two batches of nonces written behind the table
+MAX_BEHIND = 100_000  # nonces waiting for the database; past that the oldest are dropped
 
 
 class NonceStore:
@@ -53,6 +66,11 @@ class NonceStore:
     def __init__(self, db: Database, window: int) -> None:
         self.db = db
         self.keep = dt.timedelta(seconds=2 * window)
+        path = db.engine.url.database or ""
+        self.table: NonceTable | None = None
+        if db.is_sqlite and path and path != ":memory:" and not path.startswith("file:"):
+            self.table = shared_table(f"{path}-nonces", partial(recent_nonces, path, window))
+        self.behind = WriteBehind(db, self.keep) if self.table is not None else None
         self._next_cleanup = 0.0
         self._cleanup_lock = threading.Lock()
         # SQLite: this store's threads take turns (a lock of its own, shared with nothing).
@@ -67,10 +85,27 @@ class NonceStore:
         now = dt.datetime.now(dt.UTC)
         if self.db.is_sqlite:
             self.db.check_file()  # a deleted file would forget every nonce: refuse (503)
+            if self._claimed(orig, nonce, now):
+                return  # expired rows are deleted by the write-behind thread
             self._write_sqlite(orig, nonce, now)
         else:
             self._write_postgres(orig, nonce, now)
         self._maybe_cleanup(now)
+
+    def _claimed(self, orig: str, nonce: str, now: dt.datetime) -> bool:
+        """Whether the shared table decided (raises on a replay); False: ask the database."""
+        if self.table is None or self.behind is None:
+            return False
+        at = now.timestamp()
+        claim = self.table.claim(orig, nonce, at, at + self.keep.total_seconds())
+        if claim is Claim.SEEN:
+            raise Unauthorized(_REPLAYED)
+        if claim is Claim.FULL:
+            # Not a guess either way: the table is far past half full (far more signed
+            # calls than it was sized for, nonce_table.DEFAULT_SLOTS).
+            raise Unavailable("too many signed calls at once to check their nonces; retry in a moment")
+        self.behind.add((orig, nonce, _sqlite_time(now)))
+        return True
 
     def _write_postgres(self, orig: str, nonce: str, now: dt.datetime) -> None:
         conn = self._pg()
@@ -102,7 +137,7 @@ class NonceStore:
     def _write_sqlite(self, orig: str, nonce: str, now: dt.datetime) -> None:
         # seen_at is written in the format SQLAlchemy's DateTime uses there
         # ("%Y-%m-%d %H:%M:%S.%f"; isoformat is 2× faster than strftime).
-        row = (orig, nonce, now.isoformat(" ", "microseconds")[:26])
+        row = (orig, nonce, _sqlite_time(now))
         deadline = time.monotonic() + MAX_WAIT
         delay = 0.0001
         while True:
@@ -150,6 +185,8 @@ class NonceStore:
         return int(result.rowcount or 0)
 
     def close(self) -> None:
+        if self.behind is not None:
+            self.behind.close()
         with self._conns_lock:
             conns, self._conns = self._conns, []
         for conn in conns:
@@ -181,6 +218,129 @@ class NonceStore:
             self.cleanup(now)
         finally:
             self._cleanup_lock.release()
+
+
+def _sqlite_time(now: dt.datetime) -> str:
+    # The format SQLAlchemy's DateTime uses on SQLite ("%Y-%m-%d %H:%M:%S.%f", naive
+    # UTC); isoformat is 2× faster than strftime.
+    return now.isoformat(" ", "microseconds")[:26]
+
+
+class WriteBehind:
+    """Nonces the shared table accepted, written to the ``nonces`` table in batches by a
+    thread of this process (started on first use: after the fork), on a connection of
+    its own that waits for the file lock as long as it must (no call waits for it).
+    A batch that fails (database locked, unwritable) is kept and retried; past
+    :data:`MAX_BEHIND` waiting nonces the oldest are dropped, and counted: the table
+    still refuses them while the gateway runs, only a restart would forget them."""
+
+    def __init__(self, db: Database, keep: dt.timedelta) -> None:
+        self.path = db.engine.url.database or ""
+        self.keep = keep
+        self.dropped = 0
+        self._next_cleanup = 0.0
+        self._rows: deque[tuple[str, str, str]] = deque()
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        self._flush_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        # A stopping worker (SIGTERM, recycling) writes what waits, as the journal does.
+        ref = weakref.ref(self)
+        atexit.register(lambda: (w := ref()) is not None and w.flush())
+
+    def add(self, row: tuple[str, str, str]) -> None:
+        if len(self._rows) >= MAX_BEHIND:
+            self._rows.popleft()
+            self.dropped += 1
+        self._rows.append(row)
+        if self._thread is None:
+            self._start()
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None and not self._closed.is_set():
+                self._thread = threading.Thread(target=self._run, name="raccord-nonces", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while not self._closed.is_set():
+            self._closed.wait(FLUSH_EVERY)
+            if self._rows and not self.flush():
+                self._closed.wait(0.5)  # the database refused: try again in a moment
+            elif time.monotonic() >= self._next_cleanup:
+                self._next_cleanup = time.monotonic() + NonceStore.CLEANUP_EVERY
+                self.cleanup()
+
+    def cleanup(self) -> None:
+        """Delete the expired nonces (here, off the calls' threads; a failure waits for
+        the next round)."""
+        cutoff = _sqlite_time(dt.datetime.now(dt.UTC) - self.keep)
+        with self._flush_lock:
+            try:
+                with self._connection() as conn:
+                    conn.execute("DELETE FROM nonces WHERE seen_at < ?", (cutoff,))
+            except sqlite3.Error:
+                self._drop_connection()
+
+    def flush(self) -> bool:
+        """Write what waits, now; False if the database refused (the rows are kept)."""
+        with self._flush_lock:
+            rows = [self._rows.popleft() for _ in range(len(self._rows))]
+            if not rows:
+                return True
+            try:
+                conn = self._connection()
+                with conn:  # one transaction
+                    conn.executemany(_SQLITE_KEEP, rows)
+                return True
+            except sqlite3.Error:
+                self._rows.extendleft(reversed(rows))
+                self._drop_connection()
+                return False
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = sqlite3.connect(self.path, timeout=MAX_WAIT, check_same_thread=False)
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._thread is not None:
+            self._thread.join(2 * MAX_WAIT)
+        self.flush()
+        self._drop_connection()
+
+
+def recent_nonces(path: str, window: int, now: dt.datetime | None = None) -> list[tuple[str, str, float]]:
+    """The nonces of the last 2 × ``window`` seconds in the (migrated) SQLite file at
+    ``path``, as (orig, nonce, until) for :meth:`NonceTable.load`: a starting gateway
+    remembers what it saw before."""
+    keep = 2 * window
+    at = now or dt.datetime.now(dt.UTC)
+    cutoff = _sqlite_time(at - dt.timedelta(seconds=keep))
+    conn = sqlite3.connect(path, timeout=MAX_WAIT)
+    try:
+        found = conn.execute("SELECT orig, nonce, seen_at FROM nonces WHERE seen_at >= ?", (cutoff,)).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        found = []  # a database not migrated yet has seen no nonce
+    finally:
+        conn.close()
+    rows = []
+    for orig, nonce, seen in found:
+        seen_at = dt.datetime.fromisoformat(str(seen)).replace(tzinfo=dt.UTC)
+        rows.append((str(orig), str(nonce), seen_at.timestamp() + keep))
+    return rows
 
 
 def _fail_fast_engine(db: Database) -> Engine:
