@@ -56,7 +56,10 @@ _SQLITE_KEEP = "INSERT OR IGNORE INTO nonces (orig, nonce, seen_at) VALUES (?, ?
 _PG_INSERT = "INSERT INTO nonces (orig, nonce, seen_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
 _REPLAYED = "signature check failed: nonce already used (replayed request)"
 MAX_WAIT = 5.0  # seconds a nonce write may wait for the database before a 503
-FLUSH_EVERY = 0.01  # seconds between two batches of nonces written behind the table
+#: Seconds between two batches of nonces written behind the table. The table file is the
+#: live record (a killed process loses none of it); the rows are for rebuilding a table
+#: file that is lost, so a batch a second is plenty, and costs one transaction a second.
+FLUSH_EVERY = 1.0
 MAX_BEHIND = 100_000  # nonces waiting for the database; past that the oldest are dropped
 
 
@@ -104,7 +107,7 @@ class NonceStore:
             # Not a guess either way: the table is far past half full (far more signed
             # calls than it was sized for, nonce_table.DEFAULT_SLOTS).
             raise Unavailable("too many signed calls at once to check their nonces; retry in a moment")
-        self.behind.add((orig, nonce, _sqlite_time(now)))
+        self.behind.add((orig, nonce, now))
         return True
 
     def _write_postgres(self, orig: str, nonce: str, now: dt.datetime) -> None:
@@ -239,7 +242,7 @@ class WriteBehind:
         self.keep = keep
         self.dropped = 0
         self._next_cleanup = 0.0
-        self._rows: deque[tuple[str, str, str]] = deque()
+        self._rows: deque[tuple[str, str, dt.datetime]] = deque()
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._flush_lock = threading.Lock()
@@ -250,7 +253,7 @@ class WriteBehind:
         ref = weakref.ref(self)
         atexit.register(lambda: (w := ref()) is not None and w.flush())
 
-    def add(self, row: tuple[str, str, str]) -> None:
+    def add(self, row: tuple[str, str, dt.datetime]) -> None:
         if len(self._rows) >= MAX_BEHIND:
             self._rows.popleft()
             self.dropped += 1
@@ -293,7 +296,7 @@ class WriteBehind:
             try:
                 conn = self._connection()
                 with conn:  # one transaction
-                    conn.executemany(_SQLITE_KEEP, rows)
+                    conn.executemany(_SQLITE_KEEP, [(o, n, _sqlite_time(at)) for o, n, at in rows])
                 return True
             except sqlite3.Error:
                 self._rows.extendleft(reversed(rows))

@@ -254,8 +254,8 @@ class LeanAdapter(DeadlineAdapter):
         except ValueError:
             return None  # requests raises its InvalidURL
         scheme, host = parts.scheme.lower(), parts.hostname
-        if scheme not in ("http", "https") or not host:
-            return None
+        if scheme not in ("http", "https") or not host or not host.isascii():
+            return None  # requests IDNA-encodes hosts: anything else is for it to report
         context = None
         if scheme == "https":
             context = verifying_context(verify)

@@ -19,7 +19,7 @@ import pytest
 from framework.errors import Unauthorized, Unavailable
 from framework.gateway import nonce_table
 from framework.gateway.nonce_table import HEADER, PROBE, Claim, NonceTable
-from framework.gateway.nonces import NonceStore, recent_nonces
+from framework.gateway.nonces import FLUSH_EVERY, NonceStore, recent_nonces
 from framework.storage import open_database
 from tests.framework.serve.harness import Serve, business, wait_for, write_config
 
@@ -244,6 +244,7 @@ def test_a_replay_is_refused_by_a_gateway_restarted_after_a_kill(tmp_path: Path)
             replays = [serve.session.get(serve.url + path, headers={"Connection": "close"}, timeout=10)
                        for _ in range(6)]  # new connections: both workers get some
             assert {r.status_code for r in replays} == {401}
+            time.sleep(FLUSH_EVERY + 0.5)  # written behind: the database has it too
             for pid in [*serve.children(), serve.proc.pid]:
                 os.kill(pid, signal.SIGKILL)
             serve.proc.wait(10)
