@@ -12,6 +12,7 @@ stalls ends, and a worker whose every thread is stuck is recycled.
 * Each connection's socket gets a per-read timeout (:data:`READ_TIMEOUT_S`): a client
   that stops sending mid-request frees its thread. This bounds one read, not a whole
   request: a patient slowloris is nginx's job in production (docs/deployment.md).
+* A response's head and a small body leave in one write (:mod:`framework.gateway.coalesce`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from gunicorn import glogging
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 
+from framework.gateway.coalesce import HeldHead, ResponseConn
+
 LIMIT_REQUEST_LINE = 4094  # bytes of "METHOD /path?query HTTP/1.1"
 LIMIT_REQUEST_FIELDS = 64  # headers per request
 LIMIT_REQUEST_FIELD_SIZE = 8190  # bytes per header line
@@ -42,6 +45,10 @@ WORKER_TIMEOUT_S = 30
 #: A worker whose every thread has been in one call this long stops notifying the
 #: master, which replaces it WORKER_TIMEOUT_S later (outbound calls have shorter deadlines).
 STUCK_AFTER_S = 120.0
+#: The main loop tells the master it is alive (a file's mtime, a syscall) and checks its
+#: parent at most this often, not once per poller wake-up (once per request under load).
+NOTIFY_EVERY_S = 1.0
+_RCVTIMEO = struct.pack("ll", READ_TIMEOUT_S, 0)
 
 # Every refusal is a 400 (the statuses of the envelope contract), its message naming the
 # rule broken and never quoting the request.
@@ -83,6 +90,8 @@ class JsonErrorWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn is untype
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._busy: dict[int, float] = {}  # thread id → when its current call started
+        self._notified = float("-inf")
+        self._parent_checked = float("-inf")
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         found = refusal(exc)
@@ -101,22 +110,39 @@ class JsonErrorWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn is untype
             client.sendall(payload)
 
     def handle(self, conn: Any) -> Any:
-        # SO_RCVTIMEO stays in force after gunicorn switches the socket to blocking mode.
-        with contextlib.suppress(OSError):
-            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", READ_TIMEOUT_S, 0))
+        # Once per connection, not per request (gunicorn calls this for each request of
+        # a kept-alive connection). SO_RCVTIMEO stays in force after gunicorn switches
+        # the socket to blocking mode.
+        if not getattr(conn, "raccord_read_timeout", False):
+            with contextlib.suppress(OSError):
+                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _RCVTIMEO)
+            conn.raccord_read_timeout = True
         return super().handle(conn)
 
     def handle_request(self, req: Any, conn: Any) -> Any:
         me = threading.get_ident()
         self._busy[me] = time.monotonic()
+        out = HeldHead(conn.sock)
         try:
-            return super().handle_request(req, conn)
+            return super().handle_request(req, ResponseConn(out, conn.client, conn.server))
         finally:
             self._busy.pop(me, None)
+            out.flush()  # a head without a body (HEAD, 204, 304, an empty answer)
 
     def notify(self) -> None:
-        if not self.stuck():
+        now = time.monotonic()
+        if now - self._notified < NOTIFY_EVERY_S:
+            return
+        if not self.stuck(now):
+            self._notified = now
             super().notify()
+
+    def is_parent_alive(self) -> bool:
+        now = time.monotonic()
+        if now - self._parent_checked < NOTIFY_EVERY_S:
+            return True
+        self._parent_checked = now
+        return bool(super().is_parent_alive())
 
     def stuck(self, now: float | None = None) -> bool:
         """Every thread has been in one call longer than STUCK_AFTER_S."""
