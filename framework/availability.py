@@ -52,16 +52,18 @@ def write(db: Database, instance: str, profile: str, *, status: str, since: dt.d
         conn.execute(stmt)
 
 
-def recorder(db: Database, instance: str, profile: str) -> Callable[[str, dt.datetime, str | None, int], None]:
+def recorder(db: Database, instance: str, profile: str) -> Callable[[str, dt.datetime, str | None, int], bool]:
     """A breaker listener writing this binding's row; a database hiccup is logged, not raised
     (availability is a report: it must never fail the call that triggered it)."""
 
-    def listen(status: str, since: dt.datetime, reason: str | None, failures: int) -> None:
+    def listen(status: str, since: dt.datetime, reason: str | None, failures: int) -> bool:
         try:
             write(db, instance, profile, status=status, since=since, reason=reason, failures=failures)
         except SQLAlchemyError as exc:
-            log.warning("cannot record availability of %s/%s: %s", instance, profile,
-                        type(exc).__name__)
+            log.warning("cannot record availability of %s/%s: %s (retried on the next call)",
+                        instance, profile, type(exc).__name__)
+            return False
+        return True
 
     return listen
 

@@ -6,7 +6,9 @@ Closed → (``threshold`` consecutive failures) → open: calls fail at once wit
 circuit, its failure opens it again for another ``reset_seconds``.
 
 State changes are reported to a listener (the binding's availability row), never
-every call. The breaker is per process: each gateway or worker process learns on its
+every call; a report the listener could not record (the database busy) is made again
+by the next call that finds the circuit open, so the row does not stay "up" while
+this process refuses every call. The breaker is per process: each gateway or worker process learns on its
 own, and they share what they learn through the availability table.
 """
 
@@ -21,8 +23,9 @@ from typing import Literal
 from framework.errors import Unavailable
 
 State = Literal["closed", "open", "half_open"]
-#: listener(status "up"|"down", since, reason, consecutive failures)
-Listener = Callable[[str, dt.datetime, str | None, int], None]
+#: listener(status "up"|"down", since, reason, consecutive failures) → False when it
+#: could not record it (None or True: recorded).
+Listener = Callable[[str, dt.datetime, str | None, int], bool | None]
 
 
 class CircuitBreaker:
@@ -57,6 +60,9 @@ class CircuitBreaker:
                 return
             retry_in = max(0.0, self.reset_seconds - waited)
             since = self.down_since or dt.datetime.now(dt.UTC)
+            reason = self.reason
+        if self._reported != "down":
+            self._report("down", reason)  # the opening's report was lost: again
         raise Unavailable(
             f"{self.name} is unavailable since {since:%Y-%m-%d %H:%M:%S} UTC: {self.reason}",
             hint=f"the circuit breaker opened after {self.failures} consecutive failures; the next "
@@ -100,4 +106,5 @@ class CircuitBreaker:
             return
         self._reported = status
         since = self.down_since if status == "down" and self.down_since else dt.datetime.now(dt.UTC)
-        self.listener(status, since, reason, self.failures)
+        if self.listener(status, since, reason, self.failures) is False:
+            self._reported = None  # not recorded: the next occasion reports it again

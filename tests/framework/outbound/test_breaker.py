@@ -123,3 +123,27 @@ def test_a_probe_that_ends_in_a_bug_does_not_keep_the_circuit_shut(server: Scrip
     assert http.request("GET", f"{server.url}/x").status_code == 200
     assert breaker.state == "closed"
     http.close()
+
+
+def test_a_down_report_the_database_refused_is_made_again_by_the_next_call() -> None:
+    """The opening's availability write failed (database busy): the next call refused by
+    the open circuit reports it again, so the row does not stay "up"."""
+    recorded: list[str] = []
+    attempts = {"left_to_fail": 1}
+
+    def listener(status: str, since: object, reason: str | None, failures: int) -> bool:
+        if attempts["left_to_fail"]:
+            attempts["left_to_fail"] -= 1
+            return False
+        recorded.append(status)
+        return True
+
+    breaker = CircuitBreaker("x/y", threshold=1, reset_seconds=60, listener=listener)
+    breaker.failure("cannot reach the server")
+    assert recorded == []  # the write was refused
+    with pytest.raises(Unavailable):
+        breaker.before_call()
+    assert recorded == ["down"]
+    with pytest.raises(Unavailable):
+        breaker.before_call()
+    assert recorded == ["down"]  # once recorded, not again
