@@ -221,16 +221,9 @@ class LeanAdapter(DeadlineAdapter):
         bundle missing or unreadable."""
         location = DEFAULT_CA_BUNDLE_PATH if verify is True else str(verify)
         if location not in self._contexts:
-            context: SSLContext | None = create_urllib3_context()  # CERT_REQUIRED, hostname checked
+            context = create_urllib3_context()  # CERT_REQUIRED, hostname checked
             assert context is not None
-            try:
-                if os.path.isdir(location):
-                    context.load_verify_locations(capath=location)
-                else:
-                    context.load_verify_locations(cafile=location)
-            except (OSError, SSLError):
-                context = None
-            self._contexts[location] = context
+            self._contexts[location] = _with_bundle(context, location)
         return self._contexts[location]
 
     def _direct_pool(self, key: tuple[str, bool | str]) -> direct.DirectPool | None:
@@ -313,18 +306,24 @@ def verifying_context(verify: bool | str) -> ssl.SSLContext | None:
     location = DEFAULT_CA_BUNDLE_PATH if verify is True else str(verify)
     with _VERIFYING_LOCK:
         if location not in _VERIFYING:
-            context: ssl.SSLContext | None = create_urllib3_context()
+            context = create_urllib3_context()
             assert context is not None
             context.check_hostname = True  # create_urllib3_context leaves it to urllib3
-            try:
-                if os.path.isdir(location):
-                    context.load_verify_locations(capath=location)
-                else:
-                    context.load_verify_locations(cafile=location)
-            except (OSError, SSLError):
-                context = None
-            _VERIFYING[location] = context
+            _VERIFYING[location] = _with_bundle(context, location)
         return _VERIFYING[location]
+
+
+def _with_bundle(context: SSLContext, location: str) -> SSLContext | None:
+    """``context`` trusting the CA bundle (file or directory) at ``location``; None when
+    it cannot be loaded (requests' own path then reports it)."""
+    try:
+        if os.path.isdir(location):
+            context.load_verify_locations(capath=location)
+        else:
+            context.load_verify_locations(cafile=location)
+    except (OSError, SSLError):
+        return None
+    return context
 
 
 def sets_cookies(answer: Any) -> bool:

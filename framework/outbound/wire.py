@@ -157,6 +157,13 @@ class WireAnswer:
 
     def _finish(self) -> None:
         """The body is read to its end: the connection may serve another call."""
+        self._let_go(reusable=True)
+
+    def close(self) -> None:
+        """Drop the answer; unread, its connection is closed, never reused."""
+        self._let_go(reusable=False)
+
+    def _let_go(self, *, reusable: bool) -> None:
         answer, self._fp = self._fp, None
         if answer is not None:
             # read1 never closes an answer whose Content-Length it reached: http.client
@@ -164,16 +171,7 @@ class WireAnswer:
             answer.close()
         release, self._release = self._release, None
         if release is not None:
-            release(True)
-
-    def close(self) -> None:
-        """Drop the answer; unread, its connection is closed, never reused."""
-        answer, self._fp = self._fp, None
-        if answer is not None:
-            answer.close()
-        release, self._release = self._release, None
-        if release is not None:
-            release(False)
+            release(reusable)
 
     def release_conn(self) -> None:
         # requests calls it from Response.close: a body read to its end was released
